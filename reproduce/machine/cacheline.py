@@ -1,0 +1,61 @@
+"""Cache-line ownership for shared kernel data.
+
+The Pentium II keeps its caches coherent with MESI over the front-side bus.
+We track, per line, which CPU holds it Modified (``owner``) and which CPUs
+hold a Shared copy.  A read of a line Modified in another CPU's cache, or a
+write to a line any other CPU holds, moves the line across the bus: that is a
+*transfer* (Linux ``lock_stat`` calls it a bounce), and the caller charges the
+transfer cost from the cost table.  A miss with no other holder is charged as
+a memory access.
+"""
+from __future__ import annotations
+
+HIT = 0        # the line was in this CPU's cache in a usable state
+MISS = 1       # fetched from memory: no other cache held it
+TRANSFER = 2   # fetched from, or invalidated in, another CPU's cache
+
+
+class CacheLine:
+    """One 32-byte line of shared kernel data (the lock word, the ready-queue
+    head, ...).  ``bounces`` counts transfers between CPUs."""
+
+    __slots__ = ("name", "owner", "sharers", "bounces", "accesses")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.owner: int | None = None    # CPU with the line Modified
+        self.sharers = 0                 # bitmask of CPUs with a valid copy
+        self.bounces = 0
+        self.accesses = 0
+
+    def read(self, cpu: int) -> int:
+        """CPU *cpu* reads the line; returns HIT, MISS or TRANSFER."""
+        self.accesses += 1
+        bit = 1 << cpu
+        if self.sharers & bit:
+            return HIT
+        result = MISS
+        if self.owner is not None:           # Modified elsewhere: write back and share
+            self.bounces += 1
+            self.owner = None
+            result = TRANSFER
+        self.sharers |= bit
+        return result
+
+    def write(self, cpu: int) -> int:
+        """CPU *cpu* writes (or does a locked RMW on) the line."""
+        self.accesses += 1
+        bit = 1 << cpu
+        if self.owner == cpu:
+            return HIT
+        others = self.sharers & ~bit
+        if others:
+            self.bounces += 1
+            result = TRANSFER
+        elif self.sharers & bit:
+            result = HIT                     # Shared -> Modified, nobody else had it
+        else:
+            result = MISS
+        self.owner = cpu
+        self.sharers = bit
+        return result

@@ -1,0 +1,83 @@
+"""A Pentium II CPU as the kernel sees it: CR3, a TLB, a time-stamp counter,
+and an account of where its cycles went.
+
+Every cycle of a CPU is in exactly one mode: USER (user code, including the
+idle-free part of the paper's "User-mode" column), KERNEL (in the kernel; on
+the MP build that means holding the lock), SPIN (waiting for a lock) or IDLE
+(halted with nothing to run).  :meth:`CPU.set_mode` closes the running interval
+at each switch, so the four counters always add up to the elapsed cycles.
+"""
+from __future__ import annotations
+
+from .memory import PGSHIFT, PhysicalMemory
+from .mmu import FEC_PR, FEC_U, FEC_WR, PTE_U, PTE_W, PageFault, walk
+from .tlb import TLB
+
+USER, KERNEL, SPIN, IDLE = 0, 1, 2, 3
+MODE_NAMES = ("user", "kernel", "spin", "idle")
+
+
+class CPU:
+    """CPU *id* attached to physical memory *mem*."""
+
+    __slots__ = ("id", "mem", "cr3", "tlb", "tsc_offset", "mode", "since",
+                 "cycles", "walks")
+
+    def __init__(self, id: int, mem: PhysicalMemory, tlb_entries: int = 64,
+                 tsc_offset: int = 0) -> None:
+        self.id = id
+        self.mem = mem
+        self.cr3 = 0
+        self.tlb = TLB(tlb_entries)
+        self.tsc_offset = tsc_offset     # TSCs of different CPUs need not agree
+        self.mode = IDLE
+        self.since = 0                   # cycle at which the current mode began
+        self.cycles = [0, 0, 0, 0]       # cycles spent per mode, closed intervals
+        self.walks = 0                   # page walks done (TLB misses)
+
+    # -- time ---------------------------------------------------------------
+    def rdtsc(self, now: int) -> int:
+        """The time-stamp counter at engine time *now* (cycles)."""
+        return now + self.tsc_offset
+
+    def set_mode(self, mode: int, now: int) -> None:
+        """Switch to *mode* at cycle *now*, charging the interval just ended."""
+        self.cycles[self.mode] += now - self.since
+        self.mode = mode
+        self.since = now
+
+    def account(self, now: int) -> list[int]:
+        """Cycles per mode up to *now*, the open interval included."""
+        out = list(self.cycles)
+        out[self.mode] += now - self.since
+        return out
+
+    # -- the MMU ------------------------------------------------------------
+    def lcr3(self, pgdir: int) -> None:
+        """Load CR3: switch page directory and flush non-global TLB entries."""
+        self.cr3 = pgdir
+        self.tlb.flush()
+
+    def translate(self, va: int, write: bool = False, user: bool = False) -> int:
+        """Physical address for *va*: the TLB if it has the page (stale or
+        not), else a page walk from CR3 that fills it.  Raises PageFault; as
+        on the hardware, a fault drops the TLB entry for the faulting page."""
+        e = self.tlb.lookup(va)
+        if e is not None:
+            pfn, flags = e
+            if user and (not flags & PTE_U or (write and not flags & PTE_W)):
+                self.tlb.invlpg(va)
+                raise PageFault(va, FEC_PR | (FEC_WR if write else 0) | FEC_U, "prot")
+            return (pfn << PGSHIFT) | (va & 0xFFF)
+        self.walks += 1
+        pa, flags = walk(self.mem, self.cr3, va, write, user)
+        self.tlb.fill(va, pa, flags)
+        return pa
+
+    def load(self, va: int, user: bool = False) -> int:
+        """Read the 32-bit word at virtual address *va*."""
+        return self.mem.read32(self.translate(va, False, user))
+
+    def store(self, va: int, value: int, user: bool = False) -> None:
+        """Write the 32-bit *value* at virtual address *va*."""
+        self.mem.write32(self.translate(va, True, user), value)
