@@ -36,6 +36,12 @@ class Params(Mapping[str, Any]):
             raise ConfigError(f"unknown parameter {key!r} in {self.name}: known are "
                               f"{', '.join(sorted(self._values))}") from None
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._values.get(key, default)
+
     def __getattr__(self, key: str) -> Any:
         if key.startswith("_"):
             raise AttributeError(key)

@@ -1,0 +1,164 @@
+"""The workloads: the paper's benchmark, the clusterware's system threads,
+and a synthetic lock workload for checking the simulator against theory.
+
+Every thread draws its random numbers from its own stream (a child of the
+scenario's seed), so what one thread does never depends on the order in
+which the simulator happens to run the others.
+
+**Benchmark** (paper, section 4): *processes* user-mode loops of
+``work_cycles`` each; every ``call_every`` iterations of ``iteration_cycles``
+the loop makes a kernel call of ``call_cycles`` (``call_every = 0``: never,
+the case the paper reports).
+
+**System threads** (section 4: "around 100 threads were started in the
+system (although not all were active)").  Of ``threads``, a share
+``active_fraction`` is active: each sleeps until a tick (its period taken in
+turn from ``period_ticks``: the system is the same in every run), then makes a geometric number of kernel calls (mean
+``calls_per_wakeup``), each after an exponential user run (``bg_user_cycles``)
+and each costing exponential kernel work (mean ``bg_kernel_cycles``, the one
+number fitted to Table 1's UP row).  With ``wake_together`` a thread's sleep
+ends on ticks that are multiples of its period, so threads of one period wake
+on the same tick on every CPU: the correlation section 5 hints at.  The rest
+block forever.  One active thread is the cluster manager: every tick it
+creates on average ``spawn_per_tick`` dynamic processes (database jobs) that
+touch ``spawn_pages`` stack pages (page faults), make two calls and exit.
+The database replication process is multithreaded (four threads in one
+container), which exercises section 3.3 on the MP build.
+"""
+from __future__ import annotations
+
+from itertools import count
+from typing import Iterator
+
+import numpy as np
+
+from ..kernel.image import UHEAP_BASE, USTACK_TOP
+from ..machine.memory import PGSIZE
+from ..kernel.proc import CALL, EXIT, RUN, SLEEP, SPAWN, THREAD, TOUCH
+
+FOREVER = 1 << 40                 # a period no run reaches: "blocks forever"
+SUBSYS_CYCLE = ("db", "io", "ipc", "db", "memory", "ipc")
+
+
+def benchmark_loop(work: int, iteration: int, call_every: int, call_cycles: int) -> Iterator:
+    """One benchmark process: *work* user cycles, a kernel call every
+    *call_every* iterations of *iteration* cycles (0: no calls)."""
+    if call_every <= 0:
+        yield (RUN, work)
+        return
+    segment = call_every * iteration
+    left = work
+    while left > 0:
+        run = min(segment, left)
+        yield (RUN, run)
+        left -= run
+        if left > 0:
+            yield (CALL, call_cycles, "ipc")
+
+
+def _exp(rng: np.random.Generator, mean: float) -> int:
+    return max(1, int(rng.exponential(mean)))
+
+
+def system_thread(rng: np.random.Generator, period: int, phase: int, w) -> Iterator:
+    """An active system thread: sleep to a tick, then a burst of calls."""
+    subsys = SUBSYS_CYCLE[int(rng.integers(len(SUBSYS_CYCLE)))]
+    p = 1.0 / max(1.0, w["calls_per_wakeup"])
+    while True:
+        yield (SLEEP, period, phase)
+        for _ in range(int(rng.geometric(p))):
+            yield (RUN, _exp(rng, w["bg_user_cycles"]))
+            yield (CALL, _exp(rng, w["bg_kernel_cycles"]), subsys)
+
+
+def idle_thread() -> Iterator:
+    """A system thread that is started but never active."""
+    yield (SLEEP, FOREVER, FOREVER - 1)
+
+
+def dynamic_process(rng: np.random.Generator, w) -> Iterator:
+    """A short database job: touch stack pages (and sometimes heap beyond the
+    4 MiB stack region, which costs a private page directory), two calls,
+    exit."""
+    for page in range(1, int(w["spawn_pages"]) + 1):
+        yield (TOUCH, USTACK_TOP - (page + 1) * PGSIZE)
+        yield (RUN, _exp(rng, w["bg_user_cycles"]))
+    if rng.random() < w["spawn_heap_prob"]:
+        yield (TOUCH, UHEAP_BASE)
+    for _ in range(2):
+        yield (CALL, _exp(rng, w["bg_kernel_cycles"]), "db")
+        yield (RUN, _exp(rng, w["bg_user_cycles"]))
+    yield (EXIT,)
+
+
+def cluster_manager(rng: np.random.Generator, w, child_seeds: Iterator) -> Iterator:
+    """Every tick: create a Poisson number of dynamic processes."""
+    n = 0
+    while True:
+        yield (SLEEP, 1, 0)
+        for _ in range(int(rng.poisson(w["spawn_per_tick"]))):
+            n += 1
+            child = np.random.default_rng(next(child_seeds))
+            yield (SPAWN, f"job{n}", dynamic_process(child, w), 0, "dynamic")
+        yield (CALL, _exp(rng, w["bg_kernel_cycles"]), "proc")
+
+
+def replication_process(rng: np.random.Generator, w, period: int, phase: int,
+                        streams: list) -> Iterator:
+    """The multithreaded replication process: start three helper threads,
+    then act as an active system thread itself."""
+    for i, s in enumerate(streams):
+        yield (THREAD, f"repl.{i + 1}", system_thread(np.random.default_rng(s), period, phase, w))
+    yield from system_thread(rng, period, phase, w)
+
+
+def synthetic_loop(rng: np.random.Generator, user_mean: float, kernel_mean: float,
+                   distribution: str) -> Iterator:
+    """Alternate a user phase and a kernel phase forever."""
+    if distribution == "constant":
+        u, k = max(1, int(round(user_mean))), max(1, int(round(kernel_mean)))
+        while True:
+            yield (RUN, u)
+            yield (CALL, k, "sched")
+    while True:
+        yield (RUN, _exp(rng, user_mean))
+        yield (CALL, _exp(rng, kernel_mean), "sched")
+
+
+def start_system(kernel, w, seed_seq: np.random.SeedSequence, with_containers: bool) -> None:
+    """Create the clusterware's system threads at boot."""
+    rng = np.random.default_rng(seed_seq.spawn(1)[0])
+    nthreads = int(w["threads"])
+    nactive = int(round(nthreads * w["active_fraction"]))
+    periods = list(w["period_ticks"])
+    seeds = iter(seed_seq.spawn(nthreads + 4))
+    job_seeds = (np.random.SeedSequence(seed_seq.entropy, spawn_key=(7, i)) for i in count())
+    mm = kernel.mm if with_containers else None
+
+    def container():
+        return mm.container_create() if mm is not None else None
+
+    prio = int(w["system_priority"])
+    made = 0
+    if nactive >= 2:
+        kernel.create_process("cluster-manager", "static-unique",
+                              cluster_manager(np.random.default_rng(next(seeds)), w, job_seeds),
+                              priority=prio, container=container())
+        period = periods[0]
+        phase = 0 if w["wake_together"] else int(rng.integers(period))
+        helpers = [next(seeds) for _ in range(3)]
+        kernel.create_process("replication", "static-replicated",
+                              replication_process(np.random.default_rng(next(seeds)), w,
+                                                  period, phase, helpers),
+                              priority=prio, container=container())
+        made = 2 + 3
+    for i in range(made, nthreads):
+        s = next(seeds) if i < nthreads else None
+        if i < nactive:
+            period = periods[i % len(periods)]
+            phase = 0 if w["wake_together"] else int(rng.integers(period))
+            prog = system_thread(np.random.default_rng(s), period, phase, w)
+        else:
+            prog = idle_thread()
+        kind = "static-replicated" if i % 2 else "static-unique"
+        kernel.create_process(f"sys{i}", kind, prog, priority=prio, container=container())

@@ -1,0 +1,645 @@
+"""The in-house kernel on the simulated SMP: trap entry and exit, the lock,
+the scheduler, timers and wake-ups, as an event-driven state machine per CPU.
+
+A CPU is always in one of four modes (``machine.cpu``).  Each kernel entry
+(system call, timer interrupt, reschedule IPI, page fault) follows the same
+course, as in the MP build of section 3.1:
+
+1. the trap: the CPU leaves user mode (or its halt);
+2. ``acquire``: the lock the strategy names (the giant lock in the paper's
+   build; none in the UP build).  If it is held the CPU spins (mode SPIN);
+3. the kernel path runs holding the lock (mode KERNEL).  Because nothing else
+   can change kernel state while the path holds the lock that guards it, the
+   path does all its work at the moment it acquires the lock and returns the
+   cycles that work costs: its own cycles, the trap, the cache lines it writes
+   (lock word, ready queue, other shared kernel data), the context switch;
+4. ``release`` hands the lock to a spinner, and the CPU returns to user mode
+   in whatever thread the path left current (or halts, IDLE).
+
+Interrupts are disabled in the kernel: a tick or IPI that arrives while the
+CPU is in the kernel or spinning is taken right after release.  Spinning with
+test-and-set slows the holder (the bus is busy with locked cycles): the
+holder's remaining work is stretched by ``1 + spin_slowdown * spinners``,
+recomputed whenever the number of spinners changes.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from ..errors import ConfigError
+from ..machine.cacheline import MISS, TRANSFER
+from ..machine.cpu import CPU, IDLE, KERNEL, SPIN, USER
+from ..machine.engine import Engine
+from ..machine.memory import PhysicalMemory
+from ..params import Params
+from .locking import LockPolicy
+from .proc import (BLOCKED, CALL, EXIT, READY, RUN, RUNNING, SLEEP, SPAWN, THREAD, TOUCH,
+                   ZOMBIE, Process, Thread)
+from .sched import ReadyQueue
+from ..machine.cacheline import CacheLine
+
+BUILDS = ("up", "mp")
+
+
+class InvariantError(AssertionError):
+    """A debug check inside the simulation failed: the model is wrong."""
+
+
+class Core:
+    """Per-CPU kernel state (what a real kernel keeps in its CPU-local page,
+    plus the simulator's bookkeeping for the event in flight)."""
+
+    __slots__ = ("id", "cpu", "thread", "token", "user_end", "pending_ticks", "pending_ipi",
+                 "ticks", "entry", "subsys", "lock", "work_left", "seg_start", "factor",
+                 "req_tsc", "acq_tsc", "bounced", "hold", "kicked")
+
+    def __init__(self, cpu: CPU) -> None:
+        self.id = cpu.id
+        self.cpu = cpu
+        self.thread: Thread | None = None
+        self.token = 0               # bumps to void a scheduled user_done/hold_done
+        self.user_end = 0
+        self.pending_ticks = 0
+        self.pending_ipi = False
+        self.ticks = 0
+        self.entry = ""
+        self.subsys = ""
+        self.lock = None
+        self.work_left = 0.0
+        self.seg_start = 0
+        self.factor = 1.0
+        self.req_tsc = 0
+        self.acq_tsc = 0
+        self.bounced = False
+        self.hold: tuple[Callable[..., int], Any] | None = None
+        self.kicked = False          # a reschedule IPI is on its way
+
+
+class Kernel:
+    """The kernel: *build* ``up`` (no lock, no CPU-local section) or ``mp``
+    (the lock strategy *policy*, CPU-local data); *costs* is the cost table
+    (``data/params/pentium2.toml``), *sched* the scheduler part of the
+    workload table.  *switches* turn the paper's reasons for the low speedup
+    on and off: ``readyq_bounce``, ``kernel_data_bounce``, ``spin_slowdown``."""
+
+    def __init__(self, engine: Engine, mem: PhysicalMemory, ncpus: int, build: str,
+                 policy: LockPolicy, costs: Params, sched: Params, rng, *,
+                 mm: Any = None, debug: bool = False,
+                 switches: dict[str, bool] | None = None) -> None:
+        if build not in BUILDS:
+            raise ConfigError(f"kernel build {build!r}: allowed are {', '.join(BUILDS)}")
+        if not isinstance(ncpus, int) or ncpus < 1:
+            raise ConfigError(f"cpus={ncpus!r}: must be an integer >= 1")
+        if build == "up" and ncpus != 1:
+            raise ConfigError(f"the UP kernel runs on 1 CPU, not cpus={ncpus}")
+        self.engine = engine
+        self.mem = mem
+        self.build = build
+        self.policy = policy
+        self.c = costs
+        self.s = sched
+        self.rng = rng
+        self.mm = mm
+        self.debug = debug
+        sw = {"readyq_bounce": True, "kernel_data_bounce": True, "spin_slowdown": True}
+        if switches:
+            for k in switches:
+                if k not in sw:
+                    raise ConfigError(f"unknown mechanism switch {k!r}: known are {', '.join(sw)}")
+            sw.update(switches)
+        self.switches = sw
+        self.cores = [Core(CPU(i, mem, costs["tlb_entries"], i * costs["tsc_skew"]))
+                      for i in range(ncpus)]
+        self.readyq = ReadyQueue(ncpus, sched["readyq_lines"], policy.per_cpu_readyq)
+        self.kdata = [CacheLine(f"kdata:{i}") for i in range(sched["kernel_shared_lines"])]
+        self.timers: list[dict[int, list[Thread]]] = [dict() for _ in range(ncpus)]
+        self.tick_period = (costs["clock_hz"] // sched["timer_hz"]) if sched["timer_hz"] else 0
+        self.threads: list[Thread] = []
+        self.processes: list[Process] = []
+        self.load = [0] * ncpus      # threads homed per CPU (placement)
+        self.on_exit: Callable[[Thread], None] | None = None
+        self.counters = {"entries": 0, "context_switches": 0, "migrations": 0, "ipis": 0,
+                         "wakeups": 0, "spawned": 0, "page_faults": 0, "preemptions": 0}
+        self.kcycles: dict[str, int] = {}   # kernel cycles by "entry:subsystem"
+        self.affinity = bool(sched["affinity"])
+        self._pid = 0
+        self._tid = 0
+        # Bind hot callbacks once.
+        self._user_done_cb = self._user_done
+        self._hold_done_cb = self._hold_done
+        self._start_hold_cb = self._start_hold
+
+    # ------------------------------------------------------------------ boot
+    def boot(self) -> None:
+        """Bring up every CPU (load its page directory, write its CPU-local
+        variables) and start its timer."""
+        for core in self.cores:
+            if self.mm is not None:
+                self.mm.boot_cpu(core.cpu)
+            core.cpu.set_mode(IDLE, 0)
+            if self.tick_period:
+                skew = int(self.s["timer_phase_skew"] * self.tick_period) * core.id
+                self.engine.at(self.tick_period + skew % self.tick_period, self._tick, core)
+
+    def start(self) -> None:
+        """Every CPU picks its first thread (boot work is not measured)."""
+        for core in self.cores:
+            self._pick(core)
+            if core.thread is not None:
+                self._switch_mm(core, core.thread)
+                self._resume(core)
+
+    # -------------------------------------------------------- processes
+    def create_process(self, name: str, kind: str, program, priority: int = 0,
+                       container: Any = None, cpu: int | None = None,
+                       creator: int | None = None) -> Thread:
+        """A process with one thread running *program*; returns the thread.
+        Under affinity the thread's home is *cpu* if given, else an idle CPU,
+        else the least loaded (section 3.1)."""
+        self._pid += 1
+        p = Process(self._pid, name, kind, container)
+        self.processes.append(p)
+        return self._add_thread(p, name, program, priority, cpu, creator)
+
+    def _add_thread(self, p: Process, name: str, program, priority: int,
+                    cpu: int | None, creator: int | None) -> Thread:
+        self._tid += 1
+        t = Thread(self._tid, name, p, program, priority)
+        t.slice_left = self.s["timeslice_ticks"]
+        if self.affinity:
+            t.cpu = cpu if cpu is not None else self._place(creator)
+            self.load[t.cpu] += 1
+        elif cpu is not None:
+            t.cpu = cpu
+        p.threads.append(t)
+        p.live += 1
+        self.threads.append(t)
+        self.readyq.push(t)
+        return t
+
+    def _place(self, creator: int | None) -> int:
+        """Where a new thread lives under affinity: an idle CPU (nothing
+        running, nothing queued for it) if there is one, else the least
+        loaded; ties go to the lowest id."""
+        idle = [c.id for c in self.cores
+                if c.thread is None and self.readyq.first_for(c.id) is None]
+        pool = idle or range(len(self.cores))
+        return min(pool, key=lambda i: (self.load[i], i))
+
+    def admit(self) -> None:
+        """Wake halted CPUs that have work queued (after threads were created
+        from outside a kernel path, e.g. by the benchmark harness)."""
+        for core in self.cores:
+            if core.thread is None and core.cpu.mode == IDLE and not core.kicked \
+                    and self.readyq.first_for(core.id) is not None:
+                core.kicked = True
+                self.engine.after(0, self._ipi, core)
+
+    def reset_stats(self) -> None:
+        """Start measuring now: clear lock statistics, counters and profiles
+        (the modes are measured from a snapshot, see ``bench.scenario``)."""
+        for lock in self.policy.locks:
+            lock.stat = type(lock.stat)()
+            lock.by_entry = {}
+            lock.line.bounces = 0
+        for k in self.counters:
+            self.counters[k] = 0
+        self.kcycles = {}
+
+    # ----------------------------------------------------------- user mode
+    def _resume(self, core: Core) -> None:
+        """Continue the current thread's program until it enters the kernel
+        or starts a user run."""
+        t = core.thread
+        while True:
+            act = t.pending
+            if act is not None:
+                t.pending = None
+            else:
+                try:
+                    act = next(t.program)
+                except StopIteration:
+                    act = (EXIT,)
+            op = act[0]
+            if op == RUN:
+                cycles = act[1] + t.refill
+                t.refill = 0
+                if cycles <= 0:
+                    continue
+                core.cpu.set_mode(USER, self.engine.now)
+                core.token += 1
+                core.user_end = self.engine.now + cycles
+                self.engine.at(core.user_end, self._user_done_cb, (core, core.token))
+                return
+            if op == TOUCH:
+                faults = self._touch(core, t, act[1])
+                if not faults:
+                    continue
+                self._enter(core, "pagefault", "memory", self._p_fault, faults)
+                return
+            if op == CALL:
+                self._enter(core, "syscall", act[2], self._p_call, act[1])
+            elif op == SLEEP:
+                self._enter(core, "syscall", "timer", self._p_sleep, act)
+            elif op == SPAWN:
+                self._enter(core, "syscall", "proc", self._p_spawn, act)
+            elif op == THREAD:
+                self._enter(core, "syscall", "proc", self._p_thread, act)
+            elif op == EXIT:
+                self._enter(core, "syscall", "proc", self._p_exit, None)
+            else:
+                raise ConfigError(f"thread {t.name}: unknown action {act!r}")
+            return
+
+    def _user_done(self, arg) -> None:
+        core, token = arg
+        if token != core.token:
+            return                   # preempted meanwhile
+        t = core.thread
+        t.user_cycles += self.engine.now - core.cpu.since
+        self._resume(core)
+
+    def _touch(self, core: Core, t: Thread, va: int) -> list:
+        """A user write to *va*; returns the page faults the MMU raised (the
+        handler of ``vm`` has already resolved them)."""
+        if self.mm is None or t.process.container is None:
+            return []
+        return self.mm.access(core.cpu, t.process.container, va, True, True)
+
+    # ---------------------------------------------------------- interrupts
+    def _tick(self, core: Core) -> None:
+        self.engine.after(self.tick_period, self._tick, core)
+        mode = core.cpu.mode
+        if mode == USER:
+            self._preempt_user(core)
+            self._enter(core, "timer", "timer", self._p_tick, None)
+        elif mode == IDLE:
+            self._enter(core, "timer", "timer", self._p_tick, None)
+        else:
+            core.pending_ticks += 1  # interrupts are off in the kernel
+
+    def _ipi(self, core: Core) -> None:
+        core.kicked = False
+        mode = core.cpu.mode
+        if mode == USER:
+            self._preempt_user(core)
+            self._enter(core, "ipi", "sched", self._p_ipi, None)
+        elif mode == IDLE:
+            self._enter(core, "ipi", "sched", self._p_ipi, None)
+        else:
+            core.pending_ipi = True
+
+    def _preempt_user(self, core: Core) -> None:
+        now = self.engine.now
+        t = core.thread
+        t.user_cycles += now - core.cpu.since
+        t.pending = (RUN, core.user_end - now)
+        core.token += 1
+
+    # ------------------------------------------------------ lock and entry
+    def _enter(self, core: Core, entry: str, subsys: str, path: Callable[..., int],
+               arg: Any) -> None:
+        """Trap into the kernel and take the lock the strategy names."""
+        now = self.engine.now
+        core.entry = entry
+        core.subsys = subsys
+        core.hold = (path, arg)
+        self.counters["entries"] += 1
+        lock = self.policy.lock_for(entry, subsys)
+        core.lock = lock
+        if lock is None:
+            self._start_hold(core)
+            return
+        core.req_tsc = core.cpu.rdtsc(now)
+        if lock.holder is None:
+            lock.holder = core.id
+            core.bounced = False
+            self._start_hold(core)
+        else:
+            core.cpu.set_mode(SPIN, now)
+            lock.waiters.append(core.id)
+            self._restretch(lock)
+
+    def _start_hold(self, core: Core) -> None:
+        """The CPU owns its lock: run the path, schedule the release."""
+        now = self.engine.now
+        core.token += 1
+        cpu = core.cpu
+        cpu.set_mode(KERNEL, now)
+        c = self.c
+        cycles = c["trap"]
+        lock = core.lock
+        if lock is not None:
+            if self.debug:
+                self._check_exclusion(core)
+            core.acq_tsc = cpu.rdtsc(now)
+            waited = core.acq_tsc - core.req_tsc
+            r = lock.line.write(core.id)
+            bounced = r == TRANSFER
+            cycles += c["locked_rmw"] + self._line_cost(r)
+            if waited > 0:
+                lock.stat.wait(waited, bounced)
+                lock.entry_stat(f"{core.entry}:{core.subsys}").wait(waited, bounced)
+            core.bounced = bounced
+        if self.build == "mp":
+            cycles += c["mp_entry_overhead"]
+            if self.debug and self.mm is not None and core.thread is not None:
+                self._check_cpulocal(core)
+        if self.switches["kernel_data_bounce"]:
+            for line in self.kdata:
+                cycles += self._line_cost(line.write(core.id))
+        path, arg = core.hold
+        cycles += path(core, arg)
+        core.work_left = float(cycles)
+        core.seg_start = now
+        core.factor = self._stretch(lock)
+        self.engine.at(now + math.ceil(core.work_left * core.factor), self._hold_done_cb,
+                       (core, core.token))
+
+    def _stretch(self, lock) -> float:
+        if lock is None or lock.kind != "tas" or not self.switches["spin_slowdown"]:
+            return 1.0
+        return 1.0 + self.c["spin_slowdown"] * len(lock.waiters)
+
+    def _restretch(self, lock) -> None:
+        """The number of spinners changed: stretch the holder's remaining work."""
+        h = lock.holder
+        if h is None:
+            return
+        core = self.cores[h]
+        if core.cpu.mode != KERNEL or core.lock is not lock:
+            return                   # lock in transit to a spinner
+        new = self._stretch(lock)
+        if new == core.factor:
+            return
+        now = self.engine.now
+        core.work_left -= (now - core.seg_start) / core.factor
+        core.seg_start = now
+        core.factor = new
+        core.token += 1
+        self.engine.at(now + max(0, math.ceil(core.work_left * new)), self._hold_done_cb,
+                       (core, core.token))
+
+    def _hold_done(self, arg) -> None:
+        core, token = arg
+        if token != core.token:
+            return
+        now = self.engine.now
+        lock = core.lock
+        key = f"{core.entry}:{core.subsys}"
+        held = now - core.seg_start if lock is None else core.cpu.rdtsc(now) - core.acq_tsc
+        if lock is None:
+            held = now - core.cpu.since
+        self.kcycles[key] = self.kcycles.get(key, 0) + (now - core.cpu.since)
+        if lock is not None:
+            lock.stat.hold(held, core.bounced)
+            lock.entry_stat(key).hold(held, core.bounced)
+            self._release(lock)
+        self._leave(core)
+
+    def _release(self, lock) -> None:
+        """Store 0 to the lock word; the next owner runs after the line has
+        moved to it."""
+        now = self.engine.now
+        nxt = lock.next_waiter(self.rng)
+        if nxt is None:
+            lock.holder = None
+            return
+        lock.holder = nxt
+        transfers = lock.handoff_transfers(len(lock.waiters) + 1)
+        delay = transfers * self.c["line_transfer"]
+        self.engine.at(now + delay, self._start_hold_cb, self.cores[nxt])
+
+    def _leave(self, core: Core) -> None:
+        """Leave the kernel: take interrupts that came in, then return to user
+        mode in the current thread or halt."""
+        if core.pending_ticks:
+            core.pending_ticks -= 1
+            self._enter(core, "timer", "timer", self._p_tick, None)
+            return
+        if core.pending_ipi:
+            core.pending_ipi = False
+            self._enter(core, "ipi", "sched", self._p_ipi, None)
+            return
+        if core.thread is None:
+            if self.readyq.first_for(core.id) is not None:
+                # Work arrived while we were in the kernel: the idle loop
+                # looks at the ready queue before it halts.
+                self._enter(core, "ipi", "sched", self._p_ipi, None)
+                return
+            core.cpu.set_mode(IDLE, self.engine.now)
+            return
+        self._resume(core)
+
+    def _line_cost(self, r: int) -> int:
+        if r == TRANSFER:
+            return self.c["line_transfer"]
+        if r == MISS:
+            return self.c["memory_access"]
+        return 0
+
+    # ---------------------------------------------------------- kernel paths
+    # Each returns the cycles it costs beyond the trap and the lock.
+    def _p_call(self, core: Core, kcycles: int) -> int:
+        return kcycles
+
+    def _p_tick(self, core: Core, _: Any) -> int:
+        core.ticks += 1
+        cycles = self.s["tick_cycles"]
+        due = self.timers[core.id].pop(core.ticks, None)
+        if due:
+            for t in due:
+                cycles += self._wakeup(core, t)
+        t = core.thread
+        if t is None:
+            return cycles + self._schedule(core, requeue=False)
+        t.slice_left -= 1
+        nxt = self.readyq.first_for(core.id)
+        if nxt is not None and (nxt.priority > t.priority or
+                                (t.slice_left <= 0 and nxt.priority == t.priority)):
+            self.counters["preemptions"] += 1
+            cycles += self._schedule(core, requeue=True)
+        if t.slice_left <= 0:
+            t.slice_left = self.s["timeslice_ticks"]
+        return cycles
+
+    def _p_ipi(self, core: Core, _: Any) -> int:
+        cycles = self.c["ipi_receive"]
+        if core.thread is None:
+            cycles += self._schedule(core, requeue=False)
+        return cycles
+
+    def _p_sleep(self, core: Core, act: tuple) -> int:
+        """Block the current thread until the first tick after now whose
+        number is *phase* modulo *period*: threads that share a period and a
+        phase wake on the same tick, on every CPU at once."""
+        _, period, phase = act
+        t = core.thread
+        now_tick = core.ticks
+        wake = now_tick + 1 + (phase - now_tick - 1) % period
+        t.state = BLOCKED
+        self.timers[core.id].setdefault(wake, []).append(t)
+        return self.c["timer_insert"] + self._schedule(core, requeue=False)
+
+    def _p_spawn(self, core: Core, act: tuple) -> int:
+        _, name, program, priority, kind = act
+        cycles = self.c["page_alloc"]          # process structure
+        container = None
+        if self.mm is not None:
+            before = self.mem.in_use
+            container = self.mm.container_create()
+            cycles += (self.mem.in_use - before) * self.c["page_alloc"]
+        t = self.create_process(name, kind, program, priority, container, creator=core.id)
+        self.counters["spawned"] += 1
+        cycles += self._readyq_cost(core, t)
+        cycles += self._kick(core, t)
+        return cycles
+
+    def _p_thread(self, core: Core, act: tuple) -> int:
+        _, name, program = act
+        p = core.thread.process
+        cycles = self.c["page_alloc"]
+        if self.mm is not None and p.container is not None and p.live == 1:
+            before = self.mem.in_use
+            self.mm.make_multithreaded(p.container, core.cpu)
+            cycles += (self.mem.in_use - before) * self.c["pgdir_copy"]
+        t = self._add_thread(p, name, program, core.thread.priority, None, core.id)
+        cycles += self._readyq_cost(core, t)
+        cycles += self._kick(core, t)
+        return cycles
+
+    def _p_exit(self, core: Core, _: Any) -> int:
+        t = core.thread
+        t.state = ZOMBIE
+        t.finished_at = self.engine.now
+        p = t.process
+        p.live -= 1
+        if self.affinity and t.cpu is not None:
+            self.load[t.cpu] -= 1
+        cycles = self.c["page_alloc"]
+        if p.live == 0 and p.container is not None and self.mm is not None:
+            # Leave the dying address space before freeing its frames.
+            if self.mm.switch(core.cpu, None).cr3_loaded:
+                cycles += self.c["cr3_load"]
+            self.mm.container_destroy(p.container)
+        if self.on_exit is not None:
+            self.on_exit(t)
+        core.thread = None
+        return cycles + self._schedule(core, requeue=False, prev=t)
+
+    def _p_fault(self, core: Core, faults: list) -> int:
+        c = self.c
+        cycles = 0
+        for f in faults:
+            self.counters["page_faults"] += 1
+            cycles += c["page_fault"] + f.pages_allocated * c["page_alloc"]
+            if f.pgdir_copied:
+                cycles += c["pgdir_copy"]
+        return cycles
+
+    # ----------------------------------------------------------- scheduler
+    def _readyq_cost(self, core: Core, t: Thread) -> int:
+        if not self.switches["readyq_bounce"]:
+            return 0
+        cycles = 0
+        for line in self.readyq.lines_for(t.cpu if t.cpu is not None else core.id):
+            cycles += self._line_cost(line.write(core.id))
+        return cycles
+
+    def _wakeup(self, core: Core, t: Thread) -> int:
+        self.counters["wakeups"] += 1
+        self.readyq.push(t)
+        return self._readyq_cost(core, t) + self._kick(core, t)
+
+    def _kick(self, core: Core, t: Thread) -> int:
+        """If the thread's CPU (or, without affinity, some CPU) is halted,
+        send it a reschedule IPI."""
+        if t.cpu is not None:
+            targets = [self.cores[t.cpu]]
+        else:
+            targets = self.cores
+        for other in targets:
+            if other is core:
+                if core.thread is None:
+                    return 0         # this CPU will pick it when it leaves
+                continue
+            if other.thread is None and other.cpu.mode == IDLE and not other.kicked:
+                other.kicked = True
+                self.counters["ipis"] += 1
+                self.engine.after(self.c["ipi_send"], self._ipi, other)
+                return self.c["ipi_send"]
+            if other.kicked:
+                return 0
+        return 0
+
+    def _pick(self, core: Core) -> None:
+        t = self.readyq.pop_for(core.id)
+        core.thread = t
+        if t is not None:
+            t.state = RUNNING
+
+    def _schedule(self, core: Core, requeue: bool, prev: Thread | None = None) -> int:
+        """Put the current thread back (if *requeue*) and take the next one
+        for this CPU from the ready queue."""
+        prev = prev or core.thread
+        cycles = 0
+        if requeue and core.thread is not None:
+            self.readyq.push(core.thread)
+            cycles += self._readyq_cost(core, core.thread)
+        nxt = self.readyq.first_for(core.id)
+        if nxt is None:
+            core.thread = None
+            return cycles
+        self.readyq.pop_for(core.id)
+        cycles += self._readyq_cost(core, nxt)
+        nxt.state = RUNNING
+        core.thread = nxt
+        if nxt is not prev:
+            self.counters["context_switches"] += 1
+            cycles += self.c["context_switch"] + self._switch_mm(core, nxt)
+        if nxt.last_cpu is not None and nxt.last_cpu != core.id:
+            nxt.migrations += 1
+            self.counters["migrations"] += 1
+            nxt.refill += self.c["cache_refill"]
+        nxt.last_cpu = core.id
+        return cycles
+
+    def _switch_mm(self, core: Core, t: Thread) -> int:
+        """Switch the CPU to *t*'s address space; write the CPU-local
+        ``current_thread``."""
+        if self.mm is None:
+            return 0
+        cycles = 0
+        r = self.mm.switch(core.cpu, t.process.container)
+        if r.cr3_loaded:
+            cycles += self.c["cr3_load"]
+        cycles += r.pgdir_allocated * self.c["pgdir_copy"]
+        self.mm.write_local(core.cpu, "current_thread", t.tid)
+        return cycles
+
+    # ------------------------------------------------------------ checking
+    def _check_exclusion(self, core: Core) -> None:
+        mine = (core.entry, core.subsys)
+        for other in self.cores:
+            if other is core or other.cpu.mode != KERNEL:
+                continue
+            if self.policy.exclusive(mine, (other.entry, other.subsys)):
+                raise InvariantError(
+                    f"cycle {self.engine.now}: CPU {core.id} entered {mine} while CPU "
+                    f"{other.id} runs {(other.entry, other.subsys)} under the same lock")
+
+    def _check_cpulocal(self, core: Core) -> None:
+        got = self.mm.read_local(core.cpu, "current_thread")
+        want = core.thread.tid
+        if got != want:
+            raise InvariantError(f"CPU {core.id}: CPU-local current_thread={got}, "
+                                 f"running thread {want}")
+
+    def check_accounting(self) -> None:
+        """Each CPU's mode cycles add up to the elapsed cycles exactly."""
+        now = self.engine.now
+        for core in self.cores:
+            total = sum(core.cpu.account(now))
+            if total != now:
+                raise InvariantError(f"CPU {core.id}: modes add up to {total}, elapsed {now}")
