@@ -1,0 +1,101 @@
+"""Containers (address spaces) and what the memory code reports to its caller.
+
+A container is the protection domain of section 2.3, separate from processes:
+one container may hold several processes.  Its memory structure follows
+Figure 4: the *initial page directory entry* (the PDE of the 4 MiB stack
+region, pointing at the stack page table), a container page directory pointer
+(None while the container runs in the global page directory), the owner CPU
+of that directory, and per-CPU page directory pointers for the other CPUs that
+run its threads.
+
+:class:`Fault`, :class:`SwitchResult` and :class:`ProtectResult` say what the
+kernel did, so the scheduler can charge cycles from the cost table without
+knowing how the memory code works (a fault = ``page_fault`` plus
+``page_alloc`` per page plus ``pgdir_copy`` if a directory was copied, plus
+``cr3_load`` if CR3 was loaded).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Fault kinds, in the order the handler tests for them.
+STALE_TLB = "stale-tlb"        # the PTE already allows the access: stale TLB entry, ignored
+SPURIOUS_PDE = "spurious-pde"  # the container pgdir has the PDE: copied, nothing allocated
+PGDIR = "pgdir"                # a page directory was allocated and copied (Fig 3c / 4c)
+PGTAB = "pgtab"                # a page table and a page were allocated (private pgdir)
+PAGE = "page"                  # a page was added to an existing page table
+FAULT_KINDS = (PAGE, PGTAB, PGDIR, SPURIOUS_PDE, STALE_TLB)
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One page fault handled by the kernel.
+
+    *kind* is one of :data:`FAULT_KINDS`; *pages_allocated* counts every frame
+    the handler took (page directory, page table, page); *pgdir_copied* says a
+    4 KiB page directory was copied; *cr3_loaded* that the handler loaded CR3
+    (it does when it moves the CPU onto a new page directory)."""
+    kind: str
+    va: int
+    cpu: int
+    pages_allocated: int = 0
+    pgdir_copied: bool = False
+    cr3_loaded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchResult:
+    """What :meth:`MemoryManager.switch` (or ``make_multithreaded``) did:
+    *cr3_loaded* (a MOV to CR3, which flushes non-global TLB entries),
+    *pgdir_allocated* (pages: a page directory copied for this CPU) and
+    *pde_installed* (the stack PDE was written into the CPU's global pgdir)."""
+    cr3_loaded: bool
+    pgdir_allocated: int = 0
+    pde_installed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectResult:
+    """What :meth:`MemoryManager.protect` did: *changed* the PTE; for an
+    upgrade the TLB-shootdown IPIs an eager kernel would have sent and this
+    one did not (*ipis_avoided*); for a downgrade, which is not safe lazily,
+    the IPIs sent (*ipis_sent*)."""
+    changed: bool
+    ipis_avoided: int = 0
+    ipis_sent: int = 0
+
+
+@dataclass(eq=False)
+class Container:
+    """An address space.  Compared by identity.  Frame lists hold physical
+    addresses of frames the container owns (and frees on destroy)."""
+    id: int
+    stack_pgtab: int                 # the stack page table (Figure 3a)
+    stack_pde: int                   # the initial page directory entry: stack_pgtab | flags
+    pgdir: int | None = None         # container page directory (Figure 3c / 4b)
+    owner: int | None = None         # CPU that owns pgdir (its CPU-local PDE is the owner's)
+    cpu_pgdirs: dict[int, int] = field(default_factory=dict)   # Figure 4c, non-owner CPUs
+    multithreaded: bool = False
+    pgtabs: list[int] = field(default_factory=list)   # page tables it owns (stack first)
+    pages: list[int] = field(default_factory=list)    # data pages it owns
+    cpus_run: set[int] = field(default_factory=set)   # CPUs that ever ran it
+    alive: bool = True
+    spurious_pde: int = 0
+    stale_tlb: int = 0
+    ipis_avoided: int = 0
+
+    @property
+    def pgdir_pages(self) -> int:
+        """Page directories it owns: the container pgdir and per-CPU copies."""
+        return (self.pgdir is not None) + len(self.cpu_pgdirs)
+
+    @property
+    def npages(self) -> int:
+        """Every frame the container holds."""
+        return self.pgdir_pages + len(self.pgtabs) + len(self.pages)
+
+    def __repr__(self) -> str:
+        where = "global pgdir" if self.pgdir is None else f"pgdir {self.pgdir:#x} owner CPU {self.owner}"
+        return (f"Container({self.id}, {where}, {self.npages} pages"
+                f"{', multithreaded' if self.multithreaded else ''}"
+                f"{'' if self.alive else ', destroyed'})")
