@@ -1,0 +1,69 @@
+# One command each for the things a reader does: `make test`, `make reproduce`,
+# `make lab`, `make bench`.  Each needs nothing but Python 3 on the machine:
+# the first target that needs it creates .venv and installs the package there.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+
+.PHONY: all venv test reproduce lab bench clean distclean
+
+all: test
+
+venv: $(STAMP)
+
+# Only when missing: re-running venv over a live one would be a no-op at
+# best and would break a venv made by another Python at worst.
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when pyproject.toml changes (dependencies, extras).  The named
+# kernelspec goes inside .venv (--sys-prefix) so notebooks' kernel "reproduce"
+# is this venv's Python on any machine, with no per-user state.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -e '.[test]'
+	$(PY) -m ipykernel install --sys-prefix --name reproduce --display-name "reproduce (.venv)"
+	touch $@
+
+$(VENV)/.lab-installed: $(STAMP)
+	$(PIP) install -e '.[lab]'
+	touch $@
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(PIP) install -e '.[bench]'
+	touch $@
+
+# Unit and property tests, then the committed notebooks re-executed and
+# compared by nbval (only once notebooks exist).  --nbval-current-env runs
+# them on this venv's Python whatever kernelspec a notebook names.
+test: $(STAMP)
+	$(PY) -m pytest tests
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+		echo "$(PY) -m pytest --nbval notebooks ..."; \
+		$(PY) -m pytest --nbval notebooks --nbval-current-env \
+			--nbval-sanitize-with tests/nbval_sanitize.cfg; \
+	else \
+		echo "no notebooks/*.ipynb yet: nbval skipped"; \
+	fi
+
+# Executes every notebook in place (papermill): figures/, data/results/.
+reproduce: $(STAMP)
+	$(PY) -m reproduce.bench.run_notebooks
+
+lab: $(VENV)/.lab-installed
+	$(VENV)/bin/jupyter lab notebooks
+
+bench: $(VENV)/.bench-installed
+	$(PY) -m reproduce.bench.speed
+
+# Build and test debris; results, figures and notebooks are kept.
+clean:
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
+	rm -rf .pytest_cache .hypothesis build *.egg-info
+
+# clean, and the venv too: the next target starts from scratch.
+distclean: clean
+	rm -rf $(VENV)
