@@ -342,11 +342,10 @@ def test_destroy_frees_every_page_and_clears_the_global_pde():
         mm.access(c1, c, va)
     held = mm.container_pages(c)
     assert mm.mem.in_use - base == held
-    with pytest.raises(ConfigError, match="running on CPU"):
-        mm.container_destroy(c)
-    mm.switch(c0, None)
-    mm.switch(c1, None)
+    mm.switch(c0, None)                      # CPU 1 went idle in the container
     assert mm.container_destroy(c) == held
+    assert mm.current(1) is None and c1.cr3 == mm.global_pgdirs[1]
+    assert mm.stats()["lazy_cpus_moved"] == 1
     assert mm.mem.in_use == base and mm.container_pages(c) == 0
     assert mm.stats()["pages_freed"] == held
     with pytest.raises(ConfigError, match="destroyed"):
@@ -452,3 +451,118 @@ def test_random_accesses_never_lose_a_mapping(ncpus, owner, ops):
         for i in range(PDX(KERNBASE)):
             if w[i] & PTE_P:
                 assert w[i] == cw[i]
+
+
+# ------------------------------------------- figures from the page tables
+def test_pgdir_entries_reads_the_live_tables():
+    from reproduce.bench.figures import pgdir_entries
+    from reproduce.machine.mmu import present_pdes
+    mm, (c0, c1) = machine(2)
+    c = mm.container_create()
+    mm.switch(c0, c)
+    mm.access(c0, c, USTACK_BASE)
+    df = pgdir_entries(mm, c0.cr3, "g")
+    assert list(df.pdx) == sorted(present_pdes(mm.mem, c0.cr3))
+    row = df.set_index("pdx")
+    assert row.loc[USTACK_PDX, "pgtab_pa"] == c.stack_pgtab
+    assert row.loc[USTACK_PDX, "pgtab_owner"] == f"container:{c.id}"
+    assert row.loc[USTACK_PDX, "ptes_present"] == 2 == len(c.pages)
+    assert row.loc[CPULOCAL_PDX, "pgtab_owner"] == "cpulocal:0"
+    assert row.loc[PDX(KERNBASE), "ptes_present"] == mm.image.phys_end // PGSIZE
+    assert row.loc[PDX(CODE_BASE), "ptes_present"] == sum(p.size for p in mm.code) // PGSIZE
+    assert not row.loc[PDX(KERNBASE), "pde_user"] and row.loc[PDX(CODE_BASE), "pde_user"]
+
+
+def test_figure2_data():
+    from reproduce.bench.figures import figure2_data
+    df = figure2_data(ncpus=2)
+    assert set(df.region) == {"code packages", "container stack region", "kernel image",
+                              "kernel stacks", "CPU-local page"}
+    # only the CPU-local entry and the per-CPU installed stack PDE differ
+    assert set(df[~df.same_on_all_cpus].pdx) == {CPULOCAL_PDX, USTACK_PDX}
+    assert df.set_index("region").loc["kernel stacks", "ptes_present"] == 2 * 32
+
+
+def test_figure3_data_follows_the_container():
+    from reproduce.bench.figures import figure3_data
+    df = figure3_data()
+    pages = df.groupby("stage").container_pages.first()
+    assert list(pages) == [2, 7, 10]
+    pgdirs = df.groupby("stage").pgdir_pa.first()
+    assert pgdirs["a"] == pgdirs["b"] != pgdirs["c"]
+    stack = df[df.pdx == USTACK_PDX].set_index("stage").ptes_present
+    assert list(stack) == [1, 6, 6]
+    c = df[df.stage == "c"]
+    assert list(c[c.region == "container private memory"].ptes_present) == [1]
+    # the private directory is the global one plus one PDE (Figure 3c)
+    b = df[df.stage == "b"].set_index("pdx").pgtab_pa
+    cc = c.set_index("pdx").pgtab_pa
+    assert set(cc.index) - set(b.index) == {PDX(UHEAP_BASE)}
+    assert (cc[b.index] == b).all()
+
+
+def test_figure4_data_per_cpu_pgdir_differs_only_in_cpulocal_entry():
+    from reproduce.bench.figures import figure4_data
+    df = figure4_data()
+    assert list(df.groupby("stage").container_pages.first()) == [2, 5, 6]
+    assert list(df[df.stage == "a"].pgdir.unique()) == ["global pgdir CPU 0"]
+    c = df[df.stage == "c"]
+    own = c[c.pgdir.str.startswith("container")].set_index("pdx")
+    cpu1 = c[c.pgdir == "CPU 1 pgdir"].set_index("pdx")
+    assert list(own.index) == list(cpu1.index)
+    differ = own.index[own.pgtab_pa != cpu1.pgtab_pa]
+    assert list(differ) == [CPULOCAL_PDX]
+    assert own.loc[CPULOCAL_PDX, "pgtab_owner"] == "cpulocal:0"
+    assert cpu1.loc[CPULOCAL_PDX, "pgtab_owner"] == "cpulocal:1"
+
+
+def test_figures_draw_deterministically():
+    import io
+    from reproduce.bench.figures import figure2, figure3, figure4
+    for fn, naxes in ((figure2, 1), (figure3, 3), (figure4, 3)):
+        out = []
+        for _ in range(2):
+            fig = fn()
+            assert len(fig.axes) == naxes
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=40)
+            out.append(buf.getvalue())
+        assert out[0] == out[1]
+
+
+# --------------------------------------------------------------------- E6
+def test_e6_pages_one_extra_page_per_cpu():
+    from reproduce.bench.memory import page_table
+    df = page_table(3)
+    mp = df[df.kernel == "mp"]
+    single = mp[mp.case.str.startswith("single-threaded (")]
+    assert list(single.pages) == [2]
+    assert list(mp[mp.case.str.contains("outside")].pages) == [5]
+    mt = mp[mp.case.str.startswith("multithreaded")]
+    assert list(mt.cpus_running) == [1, 2, 3]
+    assert list(mt.pages) == [3, 4, 5] and list(mt.extra_vs_1cpu) == [0, 1, 2]
+    assert list(mt.pgdir_pages) == [1, 2, 3]
+    up = df[df.kernel == "up"]
+    assert list(up.pages) == [2, 5, 3]
+
+
+def test_e6_scenario_is_deterministic_and_counts_lazy_events():
+    import pandas as pd
+    from reproduce.bench.memory import e6_memory, run_scenario
+    a = e6_memory(3, seeds=(1,), steps=120)
+    b = e6_memory(3, seeds=(1,), steps=120)
+    pd.testing.assert_frame_equal(a.faults, b.faults)
+    f = a.faults.set_index("ncpus")
+    assert list(f.pgdir_pages) == [1, 2, 3]
+    assert f.loc[1, "ipis_avoided"] == 0 and f.loc[1, "spurious_pde"] == 0
+    assert f.loc[1, "stale_tlb"] == 0
+    assert (f.loc[[2, 3], "ipis_avoided"] > 0).all()
+    # every upgrade avoids one IPI per other CPU running the container here
+    assert (f.ipis_avoided == f.upgrades * (f.index - 1)).all()
+    assert f.loc[3, "spurious_pde"] > 0
+    totals = [run_scenario(3, seed=s, steps=200)["stale_tlb"] for s in range(4)]
+    assert sum(totals) > 0
+    with pytest.raises(ConfigError, match="p_kernel"):
+        run_scenario(2, p_kernel=1.5)
+    with pytest.raises(ConfigError, match="max_cpus"):
+        e6_memory(0)

@@ -123,7 +123,7 @@ class MemoryManager:
         self.counters = {k: 0 for k in (
             "containers_created", "containers_destroyed", "pages_freed",
             "faults_page", "faults_pgtab", "faults_pgdir", "spurious_pde", "stale_tlb",
-            "ipis_avoided", "ipis_sent", "cr3_loads", "pde_installs",
+            "ipis_avoided", "ipis_sent", "cr3_loads", "pde_installs", "lazy_cpus_moved",
             "container_pgdirs_copied", "cpu_pgdirs_copied")}
         before = mem.in_use
         self._boot_tables()
@@ -249,12 +249,19 @@ class MemoryManager:
         return c
 
     def container_destroy(self, container: Container) -> int:
-        """Free every frame of *container*; returns the pages freed.  No CPU
-        may be running in it."""
+        """Free every frame of *container*; returns the pages freed.
+
+        The caller destroys a container when its last thread has exited, so a
+        CPU still in it is one that went idle there without switching (the
+        idle loop keeps the last address space).  Such CPUs are first moved
+        onto their global page directory (counted in ``lazy_cpus_moved``), so
+        no CR3 ever names a freed frame; a later ``access`` on them for this
+        container is a ConfigError."""
         c = self._check_container(container)
-        running = [i for i, cur in enumerate(self._current) if cur is c]
-        require(not running, f"container {c.id} is running on CPU(s) {running}: "
-                             f"switch them away before destroying it")
+        for i, cur in enumerate(self._current):
+            if cur is c:
+                self.switch(self._cpus[i], None)
+                self.counters["lazy_cpus_moved"] += 1
         for i in range(self.ncpus):
             if self._installed[i] is c:
                 # Drop the stale stack PDE so no directory names freed frames;
