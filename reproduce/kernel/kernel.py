@@ -123,6 +123,7 @@ class Kernel:
                          "wakeups": 0, "spawned": 0, "page_faults": 0, "preemptions": 0}
         self.kcycles: dict[str, int] = {}   # kernel cycles by "entry:subsystem"
         self.affinity = bool(sched["affinity"])
+        self.trace: list[dict[str, Any]] | None = None   # set to [] to record steps
         self._pid = 0
         self._tid = 0
         # Bind hot callbacks once.
@@ -312,6 +313,9 @@ class Kernel:
             self._start_hold(core)
             return
         core.req_tsc = core.cpu.rdtsc(now)
+        if self.trace is not None:
+            self._trace(core, "trap", f"{entry}:{subsys}, lock {lock.name} "
+                        f"{'free' if lock.holder is None else 'held by CPU %d' % lock.holder}")
         if lock.holder is None:
             lock.holder = core.id
             core.bounced = False
@@ -328,7 +332,10 @@ class Kernel:
         cpu = core.cpu
         cpu.set_mode(KERNEL, now)
         c = self.c
+        trace = self.trace
         cycles = c["trap"]
+        if trace is not None:
+            self._trace(core, "trap entry+exit", "INT/IRET and entry stub", c["trap"])
         lock = core.lock
         if lock is not None:
             if self.debug:
@@ -337,25 +344,43 @@ class Kernel:
             waited = core.acq_tsc - core.req_tsc
             r = lock.line.write(core.id)
             bounced = r == TRANSFER
-            cycles += c["locked_rmw"] + self._line_cost(r)
+            cost = c["locked_rmw"] + self._line_cost(r)
+            cycles += cost
             if waited > 0:
                 lock.stat.wait(waited, bounced)
                 lock.entry_stat(f"{core.entry}:{core.subsys}").wait(waited, bounced)
             core.bounced = bounced
+            if trace is not None:
+                self._trace(core, "acquire", f"XCHG on {lock.line.name}: "
+                            f"{('hit', 'miss', 'line transfer')[r]}, waited {waited}", cost)
         if self.build == "mp":
             cycles += c["mp_entry_overhead"]
-            if self.debug and self.mm is not None and core.thread is not None:
+            if trace is not None:
+                self._trace(core, "MP entry overhead", "calibrated", c["mp_entry_overhead"])
+            if (self.debug or trace is not None) and self.mm is not None \
+                    and core.thread is not None:
                 self._check_cpulocal(core)
         if self.switches["kernel_data_bounce"]:
+            before = cycles
             for line in self.kdata:
                 cycles += self._line_cost(line.write(core.id))
+            if trace is not None:
+                self._trace(core, "shared kernel data", f"{len(self.kdata)} lines written",
+                            cycles - before)
         path, arg = core.hold
-        cycles += path(core, arg)
+        pc = path(core, arg)
+        cycles += pc
+        if trace is not None:
+            self._trace(core, "kernel path", path.__name__.lstrip("_"), pc)
         core.work_left = float(cycles)
         core.seg_start = now
         core.factor = self._stretch(lock)
         self.engine.at(now + math.ceil(core.work_left * core.factor), self._hold_done_cb,
                        (core, core.token))
+
+    def _trace(self, core: Core, step: str, detail: str, cycles: int = 0) -> None:
+        self.trace.append({"cycle": self.engine.now, "cpu": core.id, "step": step,
+                           "detail": detail, "cycles": cycles})
 
     def _stretch(self, lock) -> float:
         if lock is None or lock.kind != "tas" or not self.switches["spin_slowdown"]:
@@ -395,6 +420,9 @@ class Kernel:
         if lock is not None:
             lock.stat.hold(held, core.bounced)
             lock.entry_stat(key).hold(held, core.bounced)
+            if self.trace is not None:
+                self._trace(core, "release", f"store 0 to {lock.line.name}, held {held} "
+                            f"cycles by the TSC, {len(lock.waiters)} spinning")
             self._release(lock)
         self._leave(core)
 
@@ -630,7 +658,15 @@ class Kernel:
                     f"{other.id} runs {(other.entry, other.subsys)} under the same lock")
 
     def _check_cpulocal(self, core: Core) -> None:
-        got = self.mm.read_local(core.cpu, "current_thread")
+        cpu = core.cpu
+        if self.trace is not None:
+            va = self.mm.cpulocal_va("current_thread")
+            hit = va in cpu.tlb
+            pa = cpu.translate(va)
+            self._trace(core, "CPU-local read", f"current_thread at va {va:#010x} -> pa "
+                        f"{pa:#010x} (TLB {'hit' if hit else 'miss, page walk'}; "
+                        f"its cost is part of the path's cycles)")
+        got = self.mm.read_local(cpu, "current_thread")
         want = core.thread.tid
         if got != want:
             raise InvariantError(f"CPU {core.id}: CPU-local current_thread={got}, "
