@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from reproduce.errors import ConfigError
-from reproduce.kernel.container import Container, Fault
+from reproduce.kernel.container import Fault
 from reproduce.kernel.image import (CODE_BASE, CPULOCAL_PDX, CPULOCAL_VA, KERNBASE,
                                     UHEAP_BASE, USTACK_BASE, USTACK_PDX, USTACK_TOP,
                                     default_image)
 from reproduce.kernel.vm import MemoryManager
 from reproduce.machine import CPU, MiB, PhysicalMemory
 from reproduce.machine.memory import PGSIZE
-from reproduce.machine.mmu import PDX, PTE_ADDR, PTE_P, PTE_W, PTX, read_pde
+from reproduce.machine.mmu import PDX, PTE_ADDR, PTE_P, PTE_W, read_pde
 
 MASK_AD = ~0x060 & 0xFFFFFFFF          # ignore the accessed/dirty bits the MMU sets
 AREA = 4 * MiB
@@ -379,6 +379,9 @@ def test_bad_inputs():
         mm.read_local(c0, "nope")
     with pytest.raises(ConfigError, match="switch"):
         mm.access(c0, c, USTACK_BASE)
+    with pytest.raises(ConfigError, match="must be a Container"):
+        mm.access(c0, None, USTACK_BASE)
+    assert mm.stats()["pages_per_container"] == {c.id: 2}
     mm.switch(c0, c)
     for va in (0, KERNBASE, CPULOCAL_VA, 0x1000, -4, "x"):
         with pytest.raises(ConfigError, match="outside user space"):

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import require
-from ..kernel.image import MAX_CPUS, UHEAP_BASE, USTACK_BASE, USTACK_TOP
+from ..kernel.image import MAX_CPUS, UHEAP_BASE
 from ..kernel.vm import MemoryManager
 from ..machine import CPU, MiB, PGSIZE, PhysicalMemory
 

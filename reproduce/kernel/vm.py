@@ -38,6 +38,12 @@ Containers follow Figures 3 and 4:
 A container's page directories (container pgdir and per-CPU copies) always
 agree on every user PDE that is present in both; the container pgdir holds
 them all.
+
+``container_destroy`` frees every frame the container owns (page
+directories, page tables, pages).  A CPU that went idle still in the dying
+container is first moved onto its global page directory, and a stack PDE left
+installed in a global directory is cleared, so no directory or CR3 names a
+freed frame.
 """
 from __future__ import annotations
 
@@ -50,7 +56,7 @@ from ..machine.mmu import (PDX, PTE_ADDR, PTE_G, PTE_P, PTE_PS, PTE_U, PTE_W, PT
                            PageFault, copy_pgdir, read_pde, walkpgdir, write_pde)
 from .container import (PAGE, PGDIR, PGTAB, SPURIOUS_PDE, STALE_TLB, Container, Fault,
                         ProtectResult, SwitchResult)
-from .image import (CODE_LIMIT, CPULOCAL_PDX, CPULOCAL_VA, DEFAULT_CODE_PACKAGES, KERNBASE,
+from .image import (CODE_LIMIT, CPULOCAL_VA, DEFAULT_CODE_PACKAGES, KERNBASE,
                     KSTACK_BASE, KSTACK_GUARD, KSTACK_STRIDE, KSTACKSIZE, MAX_CPUS,
                     USER_BASE, USTACK_BASE, USTACK_PDX, USTACK_TOP, UTOP, CodePackage,
                     KernelImage, default_image, link_code_packages)
@@ -385,7 +391,7 @@ class MemoryManager:
         """Access *va* on *cpu* running *container*, through the MMU; each page
         fault runs the kernel's handler and the access is retried.  Returns
         the faults handled (usually none)."""
-        if self._current[cpu.id] is not container or cpu.mem is not self.mem:
+        if container is None or self._current[cpu.id] is not container or cpu.mem is not self.mem:
             self._check_booted(cpu)
             self._check_container(container)
             raise ConfigError(f"CPU {cpu.id} is not running container {container.id}: "
@@ -588,11 +594,17 @@ class MemoryManager:
         return self._current[cpu_id]
 
     def stats(self) -> dict:
-        """Counters of the memory side (pages, faults by kind, IPIs avoided)."""
+        """Counters of the memory side: pages (boot, in use, held by live
+        containers, freed), faults by kind, spurious PDE and stale-TLB faults,
+        IPIs avoided and sent, CR3 loads, page directories copied (cumulative),
+        and ``pages_per_container`` ({container id: pages}, the one non-scalar)."""
+        per = {c.id: c.npages for c in self.containers.values()}
         out = {"ncpus": self.ncpus, "mp": self.mp, "boot_pages": self.boot_pages,
                "pages_in_use": self.mem.in_use, "containers": len(self.containers),
-               "container_pages": sum(c.npages for c in self.containers.values())}
+               "container_pages": sum(per.values()),
+               "max_container_pages": max(per.values(), default=0)}
         out.update(self.counters)
+        out["pages_per_container"] = per
         return out
 
     # --------------------------------------------------------------- checks
