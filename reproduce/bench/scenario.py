@@ -204,7 +204,41 @@ def build_params(s: Scenario) -> tuple[P.Params, P.Params]:
     if unknown:
         raise ConfigError(f"unknown parameter(s) {', '.join(sorted(unknown))}: known are "
                           f"{', '.join(sorted(set(costs) | set(work)))}")
-    return costs.replace(**cost_ov), work.replace(**work_ov)
+    costs, work = costs.replace(**cost_ov), work.replace(**work_ov)
+    check_params(costs, work)
+    return costs, work
+
+
+# Allowed ranges of parameter-table entries: (low, high), inclusive; None = open.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "clock_hz": (1, None), "cpus": (1, 32), "memory_bytes": (1 << 20, 1 << 32),
+    "tlb_entries": (1, None), "spin_slowdown": (0, 10), "active_fraction": (0, 1),
+    "spawn_heap_prob": (0, 1), "spawn_per_tick": (0, 100), "processes": (1, 64),
+    "work_cycles": (1, None), "iteration_cycles": (1, None), "call_every": (0, None),
+    "timer_hz": (0, 100_000), "timeslice_ticks": (1, None), "timer_phase_skew": (0, 1),
+    "threads": (0, 10_000), "calls_per_wakeup": (1, None), "bg_kernel_cycles": (1, None),
+    "bg_user_cycles": (1, None), "spawn_pages": (0, 1000), "readyq_lines": (0, 64),
+    "kernel_shared_lines": (0, 1024),
+}
+
+
+def check_params(*tables: P.Params) -> None:
+    """Every entry in range: numbers >= 0 unless RANGES says otherwise, and
+    periods >= 1 tick.  Raises ConfigError naming the entry."""
+    for t in tables:
+        for key, v in t.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float, list)):
+                continue
+            if isinstance(v, list):
+                if key == "period_ticks" and (not v or any(
+                        not isinstance(x, int) or x < 1 for x in v)):
+                    raise ConfigError(f"period_ticks={v!r}: must be a non-empty list of "
+                                      f"integers >= 1 (ticks)")
+                continue
+            lo, hi = RANGES.get(key, (0, None))
+            if v != v or (lo is not None and v < lo) or (hi is not None and v > hi):
+                span = f"from {lo}" + (f" to {hi}" if hi is not None else " up")
+                raise ConfigError(f"parameter {key}={v!r}: allowed {span}")
 
 
 def simulate(s: Scenario) -> Result:
