@@ -218,7 +218,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "timer_hz": (0, 100_000), "timeslice_ticks": (1, None), "timer_phase_skew": (0, 1),
     "threads": (0, 10_000), "calls_per_wakeup": (1, None), "bg_kernel_cycles": (1, None),
     "bg_user_cycles": (1, None), "spawn_pages": (0, 1000), "readyq_lines": (0, 64),
-    "kernel_shared_lines": (0, 1024),
+    "kernel_shared_lines": (0, 1024), "irq_per_tick": (0, 10_000), "irq_cycles_ratio": (0, 100),
 }
 
 
@@ -281,6 +281,10 @@ def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
     engine = k.engine
     if s.background:
         W.start_system(k, w, ss.spawn(1)[0], with_containers=k.mm is not None)
+        if k.tick_period:
+            k.start_devices(w["irq_per_tick"] / k.tick_period,
+                            w["bg_kernel_cycles"] * w["irq_cycles_ratio"], w["irq_routing"],
+                            np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(11,))))
     k.start()
     t0 = WARMUP_TICKS * k.tick_period if k.tick_period else 0
     engine.run(until=t0)

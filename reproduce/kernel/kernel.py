@@ -51,6 +51,7 @@ class Core:
     plus the simulator's bookkeeping for the event in flight)."""
 
     __slots__ = ("id", "cpu", "thread", "token", "user_end", "pending_ticks", "pending_ipi",
+                 "pending_irqs",
                  "ticks", "entry", "subsys", "lock", "work_left", "seg_start", "factor",
                  "req_tsc", "acq_tsc", "bounced", "hold", "kicked")
 
@@ -62,6 +63,7 @@ class Core:
         self.user_end = 0
         self.pending_ticks = 0
         self.pending_ipi = False
+        self.pending_irqs: list[int] = []   # handler cycles of device interrupts held off
         self.ticks = 0
         self.entry = ""
         self.subsys = ""
@@ -280,6 +282,43 @@ class Kernel:
         else:
             core.pending_ticks += 1  # interrupts are off in the kernel
 
+    def start_devices(self, rate: float, mean_cycles: float, routing: str, rng) -> None:
+        """Device interrupts (the cluster's Ethernet: replication traffic,
+        heartbeats): a Poisson stream of *rate* per cycle, each handler
+        costing exponential cycles of mean *mean_cycles*, delivered to CPU 0
+        (``routing="cpu0"``, the IO-APIC's fixed mode) or to the CPUs in turn
+        (``"spread"``).  Their own random stream keeps them independent of
+        everything else."""
+        if routing not in ("cpu0", "spread"):
+            raise ConfigError(f"irq_routing={routing!r}: allowed are cpu0, spread")
+        if rate <= 0 or mean_cycles <= 0:
+            return
+        self._dev = (1.0 / rate, float(mean_cycles), routing, rng)
+        self._dev_next = 0
+        self._device_arm()
+
+    def _device_arm(self) -> None:
+        gap, _, _, rng = self._dev
+        self.engine.after(max(1, int(rng.exponential(gap))), self._device)
+
+    def _device(self, _: Any) -> None:
+        _, mean, routing, rng = self._dev
+        cycles = max(1, int(rng.exponential(mean)))
+        if routing == "cpu0":
+            core = self.cores[0]
+        else:
+            core = self.cores[self._dev_next % len(self.cores)]
+            self._dev_next += 1
+        self._device_arm()
+        mode = core.cpu.mode
+        if mode == USER:
+            self._preempt_user(core)
+            self._enter(core, "irq", "io", self._p_irq, cycles)
+        elif mode == IDLE:
+            self._enter(core, "irq", "io", self._p_irq, cycles)
+        else:
+            core.pending_irqs.append(cycles)
+
     def _ipi(self, core: Core) -> None:
         core.kicked = False
         mode = core.cpu.mode
@@ -450,6 +489,9 @@ class Kernel:
             core.pending_ipi = False
             self._enter(core, "ipi", "sched", self._p_ipi, None)
             return
+        if core.pending_irqs:
+            self._enter(core, "irq", "io", self._p_irq, core.pending_irqs.pop(0))
+            return
         if core.thread is None:
             if self.readyq.first_for(core.id) is not None:
                 # Work arrived while we were in the kernel: the idle loop
@@ -490,6 +532,13 @@ class Kernel:
             cycles += self._schedule(core, requeue=True)
         if t.slice_left <= 0:
             t.slice_left = self.s["timeslice_ticks"]
+        return cycles
+
+    def _p_irq(self, core: Core, cycles: int) -> int:
+        """A device interrupt handler: runs whatever thread is current;
+        priorities cannot defer it."""
+        if core.thread is None:
+            return cycles + self._schedule(core, requeue=False)
         return cycles
 
     def _p_ipi(self, core: Core, _: Any) -> int:
