@@ -2,16 +2,41 @@
 
 Every notebook and experiment runs its simulations through :func:`sweep`.
 Each row holds the scenario's fields and :func:`summarize` of its result.
+
+:func:`sweep` looks every scenario up in the result cache
+(:mod:`reproduce.bench.cache`) first and simulates only the ones missing,
+each once (a scenario listed twice is run once), storing each row as soon as
+it is finished: an interrupted sweep resumes where it stopped.  The missing
+scenarios run
+
+* in this process (``workers=1``, or fewer than :data:`MIN_PARALLEL` of them),
+* on a pool of worker processes, one per core by default (``workers=None``),
+* or on a Dask cluster (``scheduler=`` an address or a ``distributed.Client``).
+
+Rows are the same whichever way they were computed: a run is deterministic,
+rows are assembled in the order of the scenarios given, and every row goes
+through JSON (the cache's format) before it is returned, so a row read from
+the cache and one just computed are equal, value for value and type for type.
 """
 from __future__ import annotations
 
+import json
+import multiprocessing
+import os
+import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import fields
 from typing import Any, Iterable
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ..errors import ConfigError
+from .cache import ResultCache
 from .scenario import Result, Scenario, simulate
+
+# Below this many scenarios to compute, a process pool costs more than it saves.
+MIN_PARALLEL = 4
 
 
 def summarize(r: Result) -> dict[str, Any]:
@@ -50,9 +75,195 @@ def run_one(s: Scenario) -> dict[str, Any]:
     return {**scenario_row(s), **summarize(simulate(s))}
 
 
+def _normalize(row: dict[str, Any]) -> dict[str, Any]:
+    """The row as the cache gives it back (JSON): plain ints, floats, bools,
+    strings; numpy scalars become Python ones."""
+    return json.loads(json.dumps(row, allow_nan=True, default=_json_default))
+
+
+def _json_default(v: Any) -> Any:
+    item = getattr(v, "item", None)          # numpy scalars
+    if callable(item):
+        return item()
+    raise TypeError(f"row value {v!r} of type {type(v).__name__} is not JSON-serializable")
+
+
+def compute_row(s: Scenario) -> dict[str, Any]:
+    """What a worker runs: :func:`run_one`, normalized (module-level, so
+    process pools and Dask can pickle it by name)."""
+    return _normalize(run_one(s))
+
+
+# The genuine functions, to tell whether a test has replaced them.
+_GENUINE = (simulate, run_one)
+
+
 def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
-          desc: str = "scenarios") -> pd.DataFrame:
-    """Run every scenario; one row each, in the order given."""
+          desc: str = "scenarios", workers: int | None = None,
+          cache: bool | str | os.PathLike[str] | ResultCache | None = None,
+          scheduler: Any = None) -> pd.DataFrame:
+    """Run every scenario; one row each, in the order given.
+
+    *workers*: processes for the scenarios not in the cache (None: one per
+    core; 1: in this process).  *cache*: None or True for the default
+    directory (``$REPRODUCE_CACHE_DIR`` or ``.cache/results``), a directory,
+    a :class:`ResultCache`, or False for none.  *scheduler*: a Dask scheduler
+    address, ``distributed.Client`` or cluster to run them on instead (needs
+    the ``dask`` extra).  *progress* shows a tqdm bar labelled *desc*.
+    """
     scenarios = list(scenarios)
-    rows = [run_one(s) for s in tqdm(scenarios, desc=desc, disable=not progress)]
-    return pd.DataFrame(rows)
+    for i, s in enumerate(scenarios):
+        if not isinstance(s, Scenario):
+            raise ConfigError(f"scenarios[{i}]={s!r}: not a Scenario")
+    nworkers = _check_workers(workers)
+    store = _resolve_cache(cache)
+    if scheduler is not None:
+        _check_scheduler(scheduler)
+
+    # Each distinct scenario once, in order of first appearance.
+    keys = [s.key() for s in scenarios]
+    unique: dict[str, Scenario] = {}
+    for k, s in zip(keys, scenarios):
+        unique.setdefault(k, s)
+    rows: dict[str, dict[str, Any]] = {}
+    if store is not None:
+        for k, s in unique.items():
+            row = store.get(s)
+            if row is not None:
+                rows[k] = row
+    todo = [(k, s) for k, s in unique.items() if k not in rows]
+
+    bar = tqdm(total=len(unique), initial=len(rows), desc=desc, disable=not progress)
+    try:
+        if todo:
+            if any(s.calibrated for _, s in todo):
+                # Fit once here rather than in every worker at once.
+                from .calibrate import calibration
+                calibration()
+
+            def done(k: str, s: Scenario, row: dict[str, Any]) -> None:
+                if store is not None:
+                    store.put(s, row)
+                rows[k] = row
+                bar.update(1)
+
+            if scheduler is not None:
+                _run_dask(todo, scheduler, done)
+            elif nworkers == 1 or len(todo) < MIN_PARALLEL:
+                for k, s in todo:
+                    done(k, s, compute_row(s))
+            else:
+                _run_pool(todo, min(nworkers, len(todo)), done)
+    finally:
+        bar.close()
+    return pd.DataFrame([rows[k] for k in keys])
+
+
+def _check_workers(workers: Any) -> int:
+    if workers is None:
+        return _cores()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers <= 0:
+        raise ConfigError(f"workers={workers!r}: must be a positive integer, "
+                          f"or None for one per core")
+    return workers
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _resolve_cache(cache: Any) -> ResultCache | None:
+    if cache is False:
+        return None
+    if isinstance(cache, ResultCache):
+        return cache
+    if cache is None or cache is True:
+        if (simulate, run_one) != _GENUINE:
+            # simulate/run_one replaced (a test's fake): keep its rows out of
+            # the shared default cache.  An explicit cache= is still used.
+            return None
+        return ResultCache()
+    if isinstance(cache, (str, os.PathLike)):
+        return ResultCache(cache)
+    raise ConfigError(f"cache={cache!r}: must be True/None (default directory), False "
+                      f"(no cache), a directory or a ResultCache")
+
+
+def _mp_context():
+    """Fork where there is fork (Linux: workers start at once and share the
+    parent's imports), else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _run_pool(todo: list[tuple[str, Scenario]], nworkers: int, done) -> None:
+    ex = ProcessPoolExecutor(max_workers=nworkers, mp_context=_mp_context())
+    ok = False
+    try:
+        pending = {ex.submit(compute_row, s): (k, s) for k, s in todo}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            # Store every finished row before raising any error among them.
+            errors = []
+            for fut in finished:
+                k, s = pending.pop(fut)
+                try:
+                    row = fut.result()
+                except BaseException as e:   # noqa: BLE001 - re-raised below
+                    errors.append(e)
+                    continue
+                done(k, s, row)
+            if errors:
+                raise errors[0]
+        ok = True
+    finally:
+        # On error or Ctrl-C: drop what has not started, do not wait for it.
+        ex.shutdown(wait=ok, cancel_futures=not ok)
+
+
+def _import_distributed(scheduler: Any):
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError(f"scheduler={scheduler!r}: running on Dask needs dask.distributed; "
+                          f"install it with: pip install -e '.[dask]'") from None
+    return distributed
+
+
+def _check_scheduler(scheduler: Any) -> None:
+    """An address (str), a ``distributed.Client`` or a cluster object."""
+    if isinstance(scheduler, str) and scheduler:
+        _import_distributed(scheduler)
+        return
+    if isinstance(scheduler, str) or isinstance(scheduler, (bool, int, float)) \
+            or not (hasattr(scheduler, "scheduler_address") or
+                    isinstance(scheduler, _import_distributed(scheduler).Client)):
+        raise ConfigError(f"scheduler={scheduler!r}: must be a Dask scheduler address, "
+                          f"a distributed.Client or a Dask cluster")
+
+
+def _run_dask(todo: list[tuple[str, Scenario]], scheduler: Any, done) -> None:
+    distributed = _import_distributed(scheduler)
+    own = not isinstance(scheduler, distributed.Client)
+    # An address or a cluster: connect for this sweep only.
+    client = distributed.Client(scheduler) if own else scheduler
+    try:
+        futures = {}
+        for k, s in todo:
+            fut = client.submit(compute_row, s, pure=False)
+            futures[fut] = (k, s)
+        try:
+            for fut in distributed.as_completed(list(futures)):
+                k, s = futures[fut]
+                done(k, s, fut.result())
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+    finally:
+        if own:
+            client.close()

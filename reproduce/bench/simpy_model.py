@@ -1,0 +1,122 @@
+"""The synthetic giant-lock workload written directly in SimPy.
+
+A reference for :mod:`reproduce.bench.speed` (how fast is our engine against
+the usual Python tool) and for the tests (does our simulator, on the ideal
+machine, measure what a textbook model of the same system measures).
+
+The model: *cpus* SimPy processes, one per CPU, each alternating a user
+phase and a kernel phase.  The kernel phase holds one ``simpy.Resource`` of
+capacity 1 (the giant lock); a CPU whose request is not granted at once
+spins until it is.  Phase lengths are drawn exactly as
+:func:`reproduce.bench.workload.synthetic_loop` draws them (``max(1,
+int(exponential(mean)))`` or the rounded constant), from the same per-CPU
+random streams that :func:`reproduce.bench.scenario.simulate` gives the
+synthetic threads, so with the same seed both see the same phase lengths.
+
+Accounting follows ``machine.cpu``: every cycle of a CPU is user, kernel
+(holding the lock) or spin, closed at each switch, and the interval open at
+the horizon is counted up to the horizon; so the modes of each CPU add up to
+*horizon*.  Acquisitions and hold time count finished holds (as lock_stat
+does), wait time counts contended acquisitions.
+
+There is no cost of entry or exit, cache-line transfer or hand-off: this is
+the ideal machine, ``Scenario(ideal=True)``.  Requests are granted in FIFO
+order (``simpy.Resource``), as a ticket lock does; with two CPUs there is at
+most one waiter, so FIFO and test-and-set agree.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+USER, KERNEL, SPIN = 0, 1, 2
+
+
+def synthetic_streams(seed: int, cpus: int) -> list[np.random.Generator]:
+    """The per-CPU generators ``simulate`` gives the synthetic threads for
+    *seed*: the scenario's SeedSequence spawns one child for the kernel, then
+    ``cpus + 1`` children of which the first *cpus* drive the threads."""
+    ss = np.random.SeedSequence(seed)
+    ss.spawn(1)
+    return [np.random.default_rng(s) for s in ss.spawn(cpus + 1)[:cpus]]
+
+
+def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
+        horizon: int = 30_000_000, seed: int = 0,
+        distribution: str = "exponential") -> dict[str, Any]:
+    """Simulate *horizon* cycles; return per-CPU mode cycles, lock figures
+    and the number of SimPy events processed."""
+    import simpy
+
+    env = simpy.Environment()
+    lock = simpy.Resource(env, capacity=1)
+    modes = [[0, 0, 0] for _ in range(cpus)]
+    mode = [USER] * cpus
+    since = [0] * cpus
+    stat = {"acquisitions": 0, "contentions": 0, "holdtime_total": 0, "waittime_total": 0}
+
+    def switch(i: int, m: int, now: int) -> None:
+        modes[i][mode[i]] += now - since[i]
+        mode[i] = m
+        since[i] = now
+
+    def cpu(i: int, rng: np.random.Generator):
+        if distribution == "constant":
+            u_c = max(1, int(round(user_mean)))
+            k_c = max(1, int(round(kernel_mean)))
+
+            def draw_u() -> int:
+                return u_c
+
+            def draw_k() -> int:
+                return k_c
+        else:
+            expo = rng.exponential
+
+            def draw_u() -> int:
+                return max(1, int(expo(user_mean)))
+
+            def draw_k() -> int:
+                return max(1, int(expo(kernel_mean)))
+
+        while True:
+            yield env.timeout(draw_u())
+            asked = env.now
+            with lock.request() as req:
+                if not req.triggered:
+                    switch(i, SPIN, asked)
+                yield req
+                got = env.now
+                if got > asked:
+                    stat["contentions"] += 1
+                    stat["waittime_total"] += got - asked
+                switch(i, KERNEL, got)
+                yield env.timeout(draw_k())
+                stat["acquisitions"] += 1
+                stat["holdtime_total"] += env.now - got
+                switch(i, USER, env.now)
+
+    for i, rng in enumerate(synthetic_streams(seed, cpus)):
+        env.process(cpu(i, rng))
+    env.run(until=horizon)
+    for i in range(cpus):
+        switch(i, mode[i], horizon)
+    kernel = sum(m[KERNEL] for m in modes)
+    return {
+        "cycles": horizon,
+        "modes": modes,
+        "lock_utilization": kernel / horizon,
+        "spin": sum(m[SPIN] for m in modes) / (cpus * horizon),
+        "events": _events(env),
+        **stat,
+    }
+
+
+def _events(env) -> int:
+    """Events SimPy scheduled (its event id counter); 0 if unavailable."""
+    eid = getattr(env, "_eid", None)
+    try:
+        return int(next(eid)) if eid is not None else 0
+    except TypeError:
+        return 0

@@ -1,0 +1,65 @@
+"""The SimPy reference model against our simulator, and the speed benchmark."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from reproduce.bench.scenario import Scenario, simulate
+
+simpy = pytest.importorskip("simpy")
+from reproduce.bench import simpy_model  # noqa: E402  (needs simpy)
+from reproduce.bench import speed  # noqa: E402
+
+
+def ideal(**kw) -> Scenario:
+    kw.setdefault("horizon", 10_000_000)
+    return Scenario(workload="synthetic", calibrated=False, ideal=True, **kw)
+
+
+def ours(s: Scenario) -> tuple[float, list[list[int]], int]:
+    r = simulate(s)
+    return sum(m[1] for m in r.modes) / r.cycles, r.modes, r.lock["acquisitions"]
+
+
+def theirs(s: Scenario) -> dict:
+    return simpy_model.run(cpus=s.cpus, user_mean=s.user_mean, kernel_mean=s.kernel_mean,
+                           horizon=s.horizon, seed=s.seed, distribution=s.distribution)
+
+
+@pytest.mark.parametrize("s", [ideal(seed=0), ideal(seed=1), ideal(seed=2, cpus=4, spinlock="ticket"),
+                               ideal(seed=3, distribution="constant", kernel_mean=5000.0)])
+def test_same_model_same_cycles(s):
+    """Two CPUs (one waiter at most) or a FIFO lock: with the same seed, both
+    simulators see the same phases and must count the same cycles."""
+    util, modes, acq = ours(s)
+    q = theirs(s)
+    assert modes == [m + [0] for m in q["modes"]]           # no idle in the synthetic load
+    assert util == q["lock_utilization"]
+    assert acq == q["acquisitions"]
+
+
+def test_lock_utilization_agrees_with_test_and_set():
+    """Test-and-set hands the lock to a random spinner, SimPy's Resource in
+    FIFO order: different runs, the same lock utilization."""
+    s = ideal(seed=5, cpus=4, horizon=20_000_000, user_mean=12_800.0)
+    util, _, _ = ours(s)
+    q = theirs(s)
+    assert util == pytest.approx(q["lock_utilization"], rel=0.02)
+    assert 0.5 < util < 1.0
+
+
+def test_simpy_modes_add_up():
+    q = theirs(ideal(seed=7, cpus=3, horizon=3_000_000))
+    assert all(sum(m) == 3_000_000 for m in q["modes"])
+    assert q["events"] > q["acquisitions"] > 0
+
+
+def test_speed_quick_writes_csv(tmp_path, capsys):
+    out = tmp_path / "speed.csv"
+    assert speed.main(["--quick", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "ours / SimPy" in text and "same cycles per CPU and mode as SimPy: yes" in text
+    df = pd.read_csv(out)
+    assert {"ours", "simpy"} <= set(df["model"])
+    assert {"acq_per_s", "events_per_s", "ours_over_simpy_ideal"} <= set(df.columns)
+    assert (df["wall_s"] > 0).all()
