@@ -113,16 +113,23 @@ def replication_process(rng: np.random.Generator, w, period: int, phase: int,
 
 
 def synthetic_loop(rng: np.random.Generator, user_mean: float, kernel_mean: float,
-                   distribution: str) -> Iterator:
-    """Alternate a user phase and a kernel phase forever."""
+                   distribution: str, block: int = 4096) -> Iterator:
+    """Alternate a user phase and a kernel phase forever.  Exponential phases
+    are drawn *block* standard exponentials at a time and scaled, which gives
+    exactly the numbers of one ``rng.exponential(mean)`` call per phase, at a
+    fraction of the cost."""
     if distribution == "constant":
         u, k = max(1, int(round(user_mean))), max(1, int(round(kernel_mean)))
         while True:
             yield (RUN, u)
             yield (CALL, k, "sched")
     while True:
-        yield (RUN, _exp(rng, user_mean))
-        yield (CALL, _exp(rng, kernel_mean), "sched")
+        z = rng.standard_exponential(2 * block)
+        users = np.maximum(1, (z[0::2] * user_mean).astype(np.int64)).tolist()
+        kernels = np.maximum(1, (z[1::2] * kernel_mean).astype(np.int64)).tolist()
+        for u, k in zip(users, kernels):
+            yield (RUN, u)
+            yield (CALL, k, "sched")
 
 
 def start_system(kernel, w, seed_seq: np.random.SeedSequence, with_containers: bool) -> None:
