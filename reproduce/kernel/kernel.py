@@ -99,8 +99,9 @@ class Kernel:
         self.mem = mem
         self.build = build
         self.policy = policy
-        self.c = costs
-        self.s = sched
+        # Plain dicts: the hot path looks costs up on every kernel entry.
+        self.c = dict(costs)
+        self.s = dict(sched)
         self.rng = rng
         self.mm = mm
         self.debug = debug
