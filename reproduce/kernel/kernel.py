@@ -53,7 +53,8 @@ class Core:
     __slots__ = ("id", "cpu", "thread", "token", "user_end", "pending_ticks", "pending_ipi",
                  "pending_irqs",
                  "ticks", "entry", "subsys", "lock", "work_left", "seg_start", "factor",
-                 "req_tsc", "acq_tsc", "bounced", "hold", "kicked")
+                 "req_tsc", "acq_tsc", "bounced", "hold", "kicked",
+                 "next", "cont", "part", "covers", "runner", "fwd_cost", "fwd_irq")
 
     def __init__(self, cpu: CPU) -> None:
         self.id = cpu.id
@@ -76,6 +77,16 @@ class Core:
         self.bounced = False
         self.hold: tuple[Callable[..., int], Any] | None = None
         self.kicked = False          # a reschedule IPI is on its way
+        # A path in several parts under different locks (see locking.py):
+        self.next: tuple | None = None   # the part still to run: (subsys, cpu, fn, arg)
+        self.cont = 0                # section kind: 0 trap, 1 further part, 2 forwarded
+        self.part: tuple[str, int] = ("", 0)   # subsystem and data CPU of the section
+        self.covers: list[tuple] = []   # (entry, part, cpu) of the section running (debug)
+        # Forwarding (master-slave, appkernel): the core whose CPU runs this
+        # core's kernel path; itself except while the master serves it.
+        self.runner: Core = self
+        self.fwd_cost = 0
+        self.fwd_irq = False
 
 
 class Kernel:
@@ -133,6 +144,16 @@ class Kernel:
         self._user_done_cb = self._user_done
         self._hold_done_cb = self._hold_done
         self._start_hold_cb = self._start_hold
+        # Forwarding strategies: the master's request queue (see _forward).
+        self._fwd = bool(getattr(policy, "forwarding", False))
+        self._master = getattr(policy, "master", 0)
+        self._mp = build == "mp" and getattr(policy, "mp_overhead", True)
+        self.fwd_queue: list[Core] = []
+        self.fwd_line = CacheLine("fwdq")
+        self._fwd_arrive_cb = self._fwd_arrive
+        self._fwd_resume_cb = self._fwd_resume
+        if self._fwd:
+            self.counters["forwards"] = 0
 
     # ------------------------------------------------------------------ boot
     def boot(self) -> None:
@@ -157,17 +178,18 @@ class Kernel:
     # -------------------------------------------------------- processes
     def create_process(self, name: str, kind: str, program, priority: int = 0,
                        container: Any = None, cpu: int | None = None,
-                       creator: int | None = None) -> Thread:
+                       creator: int | None = None, enqueue: bool = True) -> Thread:
         """A process with one thread running *program*; returns the thread.
         Under affinity the thread's home is *cpu* if given, else an idle CPU,
-        else the least loaded (section 3.1)."""
+        else the least loaded (section 3.1).  ``enqueue=False``: the caller
+        puts the thread on the ready queue itself."""
         self._pid += 1
         p = Process(self._pid, name, kind, container)
         self.processes.append(p)
-        return self._add_thread(p, name, program, priority, cpu, creator)
+        return self._add_thread(p, name, program, priority, cpu, creator, enqueue)
 
     def _add_thread(self, p: Process, name: str, program, priority: int,
-                    cpu: int | None, creator: int | None) -> Thread:
+                    cpu: int | None, creator: int | None, enqueue: bool = True) -> Thread:
         self._tid += 1
         t = Thread(self._tid, name, p, program, priority)
         t.slice_left = self.s["timeslice_ticks"]
@@ -179,7 +201,8 @@ class Kernel:
         p.threads.append(t)
         p.live += 1
         self.threads.append(t)
-        self.readyq.push(t)
+        if enqueue:
+            self.readyq.push(t)
         return t
 
     def _place(self, creator: int | None) -> int:
@@ -341,13 +364,26 @@ class Kernel:
     # ------------------------------------------------------ lock and entry
     def _enter(self, core: Core, entry: str, subsys: str, path: Callable[..., int],
                arg: Any) -> None:
-        """Trap into the kernel and take the lock the strategy names."""
-        now = self.engine.now
+        """Trap into the kernel and take the lock the strategy names (on a
+        forwarding strategy's slave: hand the path to the master)."""
         core.entry = entry
         core.subsys = subsys
         core.hold = (path, arg)
+        core.cont = 0
         self.counters["entries"] += 1
-        lock = self.policy.lock_for(entry, subsys)
+        if self._fwd and core.id != self._master:
+            self._forward(core)
+            return
+        # An IPI's first part is its CPU-local acknowledgement.
+        self._acquire(core, "irq" if entry == "ipi" else subsys, core.id)
+
+    def _acquire(self, core: Core, part: str, pcpu: int) -> None:
+        """Take the lock of the part *part* (touching per-CPU data of CPU
+        *pcpu*) of the path in ``core.hold``; spin if it is held."""
+        now = self.engine.now
+        entry, subsys = core.entry, core.subsys
+        core.part = (part, pcpu)
+        lock = self.policy.lock_at(entry, part, pcpu)
         core.lock = lock
         if lock is None:
             self._start_hold(core)
@@ -366,20 +402,23 @@ class Kernel:
             self._restretch(lock)
 
     def _start_hold(self, core: Core) -> None:
-        """The CPU owns its lock: run the path, schedule the release."""
+        """The CPU owns its lock: run the path, schedule the release.  A
+        further part of a path (``cont`` 1) pays no trap or entry costs; a
+        forwarded path (``cont`` 2) runs on the master's CPU (``runner``) and
+        pays the forwarding costs instead of a trap."""
         now = self.engine.now
         core.token += 1
-        cpu = core.cpu
+        runner = core.runner
+        cpu = runner.cpu
         cpu.set_mode(KERNEL, now)
         c = self.c
         trace = self.trace
-        cycles = c["trap"]
-        if trace is not None:
+        cont = core.cont
+        cycles = c["trap"] if cont == 0 else core.fwd_cost if cont == 2 else 0
+        if trace is not None and cont == 0:
             self._trace(core, "trap entry+exit", "INT/IRET and entry stub", c["trap"])
         lock = core.lock
         if lock is not None:
-            if self.debug:
-                self._check_exclusion(core)
             core.acq_tsc = cpu.rdtsc(now)
             waited = core.acq_tsc - core.req_tsc
             r = lock.line.write(core.id)
@@ -393,22 +432,37 @@ class Kernel:
             if trace is not None:
                 self._trace(core, "acquire", f"XCHG on {lock.line.name}: "
                             f"{('hit', 'miss', 'line transfer')[r]}, waited {waited}", cost)
-        if self.build == "mp":
+        if self._mp and cont != 1:
             cycles += c["mp_entry_overhead"]
             if trace is not None:
                 self._trace(core, "MP entry overhead", "calibrated", c["mp_entry_overhead"])
             if (self.debug or trace is not None) and self.mm is not None \
                     and core.thread is not None:
                 self._check_cpulocal(core)
-        if self.switches["kernel_data_bounce"]:
+        elif self.build == "mp" and cont == 2 and self.debug and self.mm is not None \
+                and core.thread is not None:
+            self._check_cpulocal(core)
+        if self.switches["kernel_data_bounce"] and cont != 1:
             before = cycles
             for line in self.kdata:
-                cycles += self._line_cost(line.write(core.id))
+                cycles += self._line_cost(line.write(runner.id))
             if trace is not None:
                 self._trace(core, "shared kernel data", f"{len(self.kdata)} lines written",
                             cycles - before)
         path, arg = core.hold
         pc = path(core, arg)
+        nxt = core.next
+        if self.debug:
+            core.covers = [(core.entry, core.part[0], core.part[1])]
+        # Further parts under the same lock run in the same section.
+        while nxt is not None and self.policy.lock_at(core.entry, nxt[0], nxt[1]) is lock:
+            core.next = None
+            if self.debug:
+                core.covers.append((core.entry, nxt[0], nxt[1]))
+            pc += nxt[2](core, nxt[3])
+            nxt = core.next
+        if self.debug and self.build == "mp":
+            self._check_exclusion(core)
         cycles += pc
         if trace is not None:
             self._trace(core, "kernel path", path.__name__.lstrip("_"), pc)
@@ -452,11 +506,14 @@ class Kernel:
             return
         now = self.engine.now
         lock = core.lock
+        runner = core.runner
         key = f"{core.entry}:{core.subsys}"
-        held = now - core.seg_start if lock is None else core.cpu.rdtsc(now) - core.acq_tsc
+        held = now - core.seg_start if lock is None else runner.cpu.rdtsc(now) - core.acq_tsc
         if lock is None:
-            held = now - core.cpu.since
-        self.kcycles[key] = self.kcycles.get(key, 0) + (now - core.cpu.since)
+            held = now - runner.cpu.since
+        self.kcycles[key] = self.kcycles.get(key, 0) + (now - runner.cpu.since)
+        if self.debug:
+            core.covers = []
         if lock is not None:
             lock.stat.hold(held, core.bounced)
             lock.entry_stat(key).hold(held, core.bounced)
@@ -464,7 +521,93 @@ class Kernel:
                 self._trace(core, "release", f"store 0 to {lock.line.name}, held {held} "
                             f"cycles by the TSC, {len(lock.waiters)} spinning")
             self._release(lock)
-        self._leave(core)
+        if runner is not core:
+            self._fwd_done(core)
+        elif core.next is not None:
+            self._continue(core)
+        else:
+            self._leave(core)
+
+    def _then(self, core: Core, part: str, pcpu: int, fn: Callable[..., int],
+              arg: Any) -> None:
+        """Called by a path: its work continues with part *part* (per-CPU
+        data of CPU *pcpu*), ``fn(core, arg)``, under that part's lock: in
+        the same critical section if the strategy gives it the same lock,
+        else in a new one after this one's lock is released."""
+        core.next = (part, pcpu, fn, arg)
+
+    def _continue(self, core: Core) -> None:
+        """Start the further part of a path under its own lock (no trap:
+        the CPU is still in the kernel).  Its profile key is
+        ``entry:part``."""
+        part, pcpu, fn, arg = core.next
+        core.next = None
+        core.subsys = part
+        core.hold = (fn, arg)
+        core.cont = 1
+        self._acquire(core, part, pcpu)
+
+    # ------------------------------------------------------------ forwarding
+    # Master-slave and the application kernel: a slave's kernel entry runs on
+    # the master CPU with the slave's state (its thread, timer list, ready
+    # queue) while the slave waits (SPIN); the cycles are the master's KERNEL.
+    def _forward(self, core: Core) -> None:
+        """A slave trapped: it queues its request for the master (appkernel:
+        sends an IPI) and spins until the reply."""
+        now = self.engine.now
+        c = self.c
+        core.cpu.set_mode(SPIN, now)
+        self.counters["forwards"] += 1
+        delay = c["trap"]
+        if self.policy.forward_ipi:
+            delay += c["ipi_send"]
+        else:
+            delay += c["locked_rmw"] + self._line_cost(self.fwd_line.write(core.id))
+            if self.cores[self._master].cpu.mode in (USER, IDLE):
+                delay += c["ipi_send"]   # the master must be interrupted
+        self.engine.at(now + delay, self._fwd_arrive_cb, core)
+
+    def _fwd_arrive(self, core: Core) -> None:
+        """The request reaches the master: it interrupts the master's user
+        thread (or halt), or waits until the master leaves the kernel."""
+        master = self.cores[self._master]
+        mode = master.cpu.mode
+        core.fwd_irq = self.policy.forward_ipi or mode in (USER, IDLE)
+        self.fwd_queue.append(core)
+        if mode == USER:
+            self._preempt_user(master)
+            self._serve(master)
+        elif mode == IDLE:
+            self._serve(master)
+
+    def _serve(self, master: Core) -> None:
+        """The master runs the oldest forwarded path."""
+        req = self.fwd_queue.pop(0)
+        c = self.c
+        req.runner = master
+        req.cont = 2
+        req.lock = None
+        req.part = (req.subsys, req.id)
+        if self.policy.forward_ipi:
+            req.fwd_cost = c["ipi_receive"] + c["ipi_send"]   # request in, reply out
+        else:
+            req.fwd_cost = self._line_cost(self.fwd_line.write(master.id)) + \
+                (c["ipi_receive"] if req.fwd_irq else 0)
+        self._start_hold(req)
+
+    def _fwd_done(self, req: Core) -> None:
+        """The master finished a forwarded path: the slave sees the reply
+        (appkernel: takes the reply IPI; master-slave: re-reads its
+        completion flag), the master goes on with its own work."""
+        master = req.runner
+        req.runner = req
+        c = self.c
+        delay = c["ipi_receive"] if self.policy.forward_ipi else c["line_transfer"]
+        self.engine.at(self.engine.now + delay, self._fwd_resume_cb, req)
+        self._leave(master)
+
+    def _fwd_resume(self, req: Core) -> None:
+        self._leave(req)
 
     def _release(self, lock) -> None:
         """Store 0 to the lock word; the next owner runs after the line has
@@ -493,6 +636,9 @@ class Kernel:
         if core.pending_irqs:
             self._enter(core, "irq", "io", self._p_irq, core.pending_irqs.pop(0))
             return
+        if self.fwd_queue and core.id == self._master:
+            self._serve(core)        # forwarded requests before user mode
+            return
         if core.thread is None:
             if self.readyq.first_for(core.id) is not None:
                 # Work arrived while we were in the kernel: the idle loop
@@ -516,16 +662,37 @@ class Kernel:
         return kcycles
 
     def _p_tick(self, core: Core, _: Any) -> int:
+        """The tick's low-level part (``timer``): time keeping, this CPU's
+        timer list, time-slice accounting.  Wake-ups and preemption are a
+        second, ready-queue part, entered only if there is work for it
+        (need-resched: a peek at the ready queue, decided again there)."""
         core.ticks += 1
-        cycles = self.s["tick_cycles"]
         due = self.timers[core.id].pop(core.ticks, None)
+        t = core.thread
+        if t is not None:
+            t.slice_left -= 1
+        if due or self._need_resched(core, t):
+            self._then(core, "readyq", core.id, self._p_tick_sched, due)
+        elif t is not None and t.slice_left <= 0:
+            t.slice_left = self.s["timeslice_ticks"]
+        return self.s["tick_cycles"]
+
+    def _need_resched(self, core: Core, t: Thread | None) -> bool:
+        nxt = self.readyq.first_for(core.id)
+        if nxt is None:
+            return False
+        return t is None or nxt.priority > t.priority or \
+            (t.slice_left <= 0 and nxt.priority == t.priority)
+
+    def _p_tick_sched(self, core: Core, due: list | None) -> int:
+        """The tick's ready-queue part: wake the due sleepers, preempt."""
+        cycles = 0
         if due:
             for t in due:
                 cycles += self._wakeup(core, t)
         t = core.thread
         if t is None:
             return cycles + self._schedule(core, requeue=False)
-        t.slice_left -= 1
         nxt = self.readyq.first_for(core.id)
         if nxt is not None and (nxt.priority > t.priority or
                                 (t.slice_left <= 0 and nxt.priority == t.priority)):
@@ -535,18 +702,27 @@ class Kernel:
             t.slice_left = self.s["timeslice_ticks"]
         return cycles
 
+    def _p_switch(self, core: Core, prev: Thread | None) -> int:
+        """Ready-queue part: take the next thread for this CPU."""
+        return self._schedule(core, requeue=False, prev=prev)
+
+    def _p_enqueue(self, core: Core, t: Thread) -> int:
+        """Ready-queue part: put a new thread on its CPU's queue, kick it."""
+        self.readyq.push(t)
+        return self._readyq_cost(core, t) + self._kick(core, t)
+
     def _p_irq(self, core: Core, cycles: int) -> int:
         """A device interrupt handler: runs whatever thread is current;
         priorities cannot defer it."""
-        if core.thread is None:
-            return cycles + self._schedule(core, requeue=False)
+        if core.thread is None and self.readyq.first_for(core.id) is not None:
+            self._then(core, "readyq", core.id, self._p_switch, None)
         return cycles
 
     def _p_ipi(self, core: Core, _: Any) -> int:
-        cycles = self.c["ipi_receive"]
-        if core.thread is None:
-            cycles += self._schedule(core, requeue=False)
-        return cycles
+        """Acknowledge (``irq`` part); an idle CPU then picks a thread."""
+        if core.thread is None and self.readyq.first_for(core.id) is not None:
+            self._then(core, "readyq", core.id, self._p_switch, None)
+        return self.c["ipi_receive"]
 
     def _p_sleep(self, core: Core, act: tuple) -> int:
         """Block the current thread until the first tick after now whose
@@ -558,7 +734,8 @@ class Kernel:
         wake = now_tick + 1 + (phase - now_tick - 1) % period
         t.state = BLOCKED
         self.timers[core.id].setdefault(wake, []).append(t)
-        return self.c["timer_insert"] + self._schedule(core, requeue=False)
+        self._then(core, "readyq", core.id, self._p_switch, None)
+        return self.c["timer_insert"]
 
     def _p_spawn(self, core: Core, act: tuple) -> int:
         _, name, program, priority, kind = act
@@ -568,10 +745,11 @@ class Kernel:
             before = self.mem.in_use
             container = self.mm.container_create()
             cycles += (self.mem.in_use - before) * self.c["page_alloc"]
-        t = self.create_process(name, kind, program, priority, container, creator=core.id)
+        t = self.create_process(name, kind, program, priority, container, creator=core.id,
+                                enqueue=False)
         self.counters["spawned"] += 1
-        cycles += self._readyq_cost(core, t)
-        cycles += self._kick(core, t)
+        self._then(core, "readyq", t.cpu if t.cpu is not None else core.id,
+                   self._p_enqueue, t)
         return cycles
 
     def _p_thread(self, core: Core, act: tuple) -> int:
@@ -582,9 +760,10 @@ class Kernel:
             before = self.mem.in_use
             self.mm.make_multithreaded(p.container, core.cpu)
             cycles += (self.mem.in_use - before) * self.c["pgdir_copy"]
-        t = self._add_thread(p, name, program, core.thread.priority, None, core.id)
-        cycles += self._readyq_cost(core, t)
-        cycles += self._kick(core, t)
+        t = self._add_thread(p, name, program, core.thread.priority, None, core.id,
+                             enqueue=False)
+        self._then(core, "readyq", t.cpu if t.cpu is not None else core.id,
+                   self._p_enqueue, t)
         return cycles
 
     def _p_exit(self, core: Core, _: Any) -> int:
@@ -604,7 +783,8 @@ class Kernel:
         if self.on_exit is not None:
             self.on_exit(t)
         core.thread = None
-        return cycles + self._schedule(core, requeue=False, prev=t)
+        self._then(core, "readyq", core.id, self._p_switch, t)
+        return cycles
 
     def _p_fault(self, core: Core, faults: list) -> int:
         c = self.c
@@ -622,7 +802,7 @@ class Kernel:
             return 0
         cycles = 0
         for line in self.readyq.lines_for(t.cpu if t.cpu is not None else core.id):
-            cycles += self._line_cost(line.write(core.id))
+            cycles += self._line_cost(line.write(core.runner.id))
         return cycles
 
     def _wakeup(self, core: Core, t: Thread) -> int:
@@ -698,14 +878,22 @@ class Kernel:
 
     # ------------------------------------------------------------ checking
     def _check_exclusion(self, core: Core) -> None:
-        mine = (core.entry, core.subsys)
+        """Every part of the section *core* starts against every part of
+        every section running elsewhere: none may be one the strategy's
+        ``exclusive`` forbids to overlap.  Forwarding strategies: kernel
+        work only on the master."""
+        if self._fwd and core.runner.id != self._master:
+            raise InvariantError(f"cycle {self.engine.now}: kernel path {core.covers} runs on "
+                                 f"CPU {core.runner.id}, not on the master")
         for other in self.cores:
-            if other is core or other.cpu.mode != KERNEL:
+            if other is core or not other.covers:
                 continue
-            if self.policy.exclusive(mine, (other.entry, other.subsys)):
-                raise InvariantError(
-                    f"cycle {self.engine.now}: CPU {core.id} entered {mine} while CPU "
-                    f"{other.id} runs {(other.entry, other.subsys)} under the same lock")
+            for mine in core.covers:
+                for theirs in other.covers:
+                    if self.policy.exclusive(mine, theirs):
+                        raise InvariantError(
+                            f"cycle {self.engine.now}: CPU {core.runner.id} entered {mine} "
+                            f"while CPU {other.runner.id} runs {theirs} under the same lock")
 
     def _check_cpulocal(self, core: Core) -> None:
         cpu = core.cpu
