@@ -169,13 +169,15 @@ class GiantIrq(Giant):
 
 class Subsystem(LockPolicy):
     """One lock per subsystem.  The split follows the model's own kernel
-    profile (``Result.kernel_profile``, shown by experiment S0): on the
-    paper's workload the kernel time is spread over ipc, db and memory
-    (system-thread calls), then timer, io, proc, with the scheduler's work
-    inside other entries; no single subsystem dominates, so a lock each
-    lets kernel work of different subsystems overlap.  The ready queue is
-    ``sched`` data; an IPI's acknowledgement (``irq`` part) touches only
-    CPU-local state and takes no lock."""
+    profile (``Result.kernel_profile``, experiment S3): on the paper's
+    workload the UP kernel's time is spread over io (device interrupts and
+    io calls, about 40%), db and ipc (about 20% each), memory (about 13%),
+    and timer, proc and the ready queue (a few % together).  No subsystem
+    holds most of it, so a lock each lets the big ones overlap; the largest
+    share bounds what the split can buy.  Splitting further (per-CPU data)
+    is ``fine``.  The ready queue is ``sched`` data; an IPI's
+    acknowledgement (``irq`` part) touches only CPU-local state and takes
+    no lock."""
 
     name = "subsystem"
 
