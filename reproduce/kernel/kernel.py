@@ -230,6 +230,9 @@ class Kernel:
             lock.stat = type(lock.stat)()
             lock.by_entry = {}
             lock.line.bounces = 0
+        for group in self.readyq.lines:
+            for line in group:
+                line.bounces = 0
         for k in self.counters:
             self.counters[k] = 0
         self.kcycles = {}
