@@ -155,3 +155,14 @@ def test_walkthrough_shows_a_spinning_cpu_and_private_cpulocal_frames():
     assert len(vas) == 1 and len(frames) == 2      # same VA, a frame per CPU
     assert t["detail"].str.contains("held by CPU").any()
     assert t["detail"].str.contains("line transfer").any()
+
+
+def test_lock_stat_one_cpu_at_a_time_matches_that_cpus_modes():
+    # The paper measured one CPU at a time: each CPU's own TSC differences
+    # must give that CPU's kernel and spin time.
+    r = simulate(paper(cpus=2, seed=1))
+    per = r.extra["lock_by_cpu"].set_index("cpu")
+    for cpu, m in enumerate(r.modes):
+        assert abs(per.loc[cpu, "holdtime_total"] - m[1]) <= 2 * per.loc[cpu, "holdtime_max"]
+        assert abs(per.loc[cpu, "waittime_total"] - m[2]) <= 2 * per.loc[cpu, "waittime_max"]
+    assert per["acquisitions"].sum() == r.lock["acquisitions"]

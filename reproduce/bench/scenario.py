@@ -344,6 +344,11 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
         for entry, st in sorted(l.by_entry.items()):
             rows.append({"lock": l.name, "entry": entry, **st.as_dict()})
     by_entry = pd.DataFrame(rows)
+    cpu_rows = []
+    for l in k.policy.locks:
+        for cpu, st in sorted(l.by_cpu.items()):
+            cpu_rows.append({"lock": l.name, "cpu": cpu, **st.as_dict()})
+    extra = {"lock_by_cpu": pd.DataFrame(cpu_rows)}
     total = _total_lockstat(locks)
     memory = {"frames_in_use": k.mem.in_use, "frames_peak": k.mem.peak}
     if k.mm is not None:
@@ -354,7 +359,7 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
     calls = sum(st.acquisitions for l in k.policy.locks for st in [l.stat]) \
         if k.policy.locks else counters["entries"]
     return Result(s, elapsed, modes, total, locks, by_entry, counters, memory,
-                  dict(sorted(k.kcycles.items())), k.engine.events, completed, calls)
+                  dict(sorted(k.kcycles.items())), k.engine.events, completed, calls, extra)
 
 
 def _total_lockstat(locks: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -229,6 +229,7 @@ class Kernel:
         for lock in self.policy.locks:
             lock.stat = type(lock.stat)()
             lock.by_entry = {}
+            lock.by_cpu = {}
             lock.line.bounces = 0
         for group in self.readyq.lines:
             for line in group:
@@ -431,6 +432,7 @@ class Kernel:
             if waited > 0:
                 lock.stat.wait(waited, bounced)
                 lock.entry_stat(f"{core.entry}:{core.subsys}").wait(waited, bounced)
+                lock.cpu_stat(core.id).wait(waited, bounced)
             core.bounced = bounced
             if trace is not None:
                 self._trace(core, "acquire", f"XCHG on {lock.line.name}: "
@@ -520,6 +522,7 @@ class Kernel:
         if lock is not None:
             lock.stat.hold(held, core.bounced)
             lock.entry_stat(key).hold(held, core.bounced)
+            lock.cpu_stat(core.id).hold(held, core.bounced)
             if self.trace is not None:
                 self._trace(core, "release", f"store 0 to {lock.line.name}, held {held} "
                             f"cycles by the TSC, {len(lock.waiters)} spinning")

@@ -82,11 +82,20 @@ class Spinlock:
     waiters: list[int] = field(default_factory=list)
     stat: LockStat = field(default_factory=LockStat)
     by_entry: dict[str, LockStat] = field(default_factory=dict)
+    by_cpu: dict[int, LockStat] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in LOCK_KINDS:
             raise ConfigError(f"spinlock kind {self.kind!r}: allowed are {', '.join(LOCK_KINDS)}")
         self.line = CacheLine(f"lock:{self.name}")
+
+    def cpu_stat(self, cpu: int) -> LockStat:
+        """The statistics of one CPU's acquisitions: what the paper's
+        instrumentation, measuring "one CPU at a time", reports."""
+        s = self.by_cpu.get(cpu)
+        if s is None:
+            s = self.by_cpu[cpu] = LockStat()
+        return s
 
     def entry_stat(self, entry: str) -> LockStat:
         s = self.by_entry.get(entry)
