@@ -337,7 +337,7 @@ def summary_table(seeds: int = SEEDS) -> pd.DataFrame:
         "predicted", "fraction")
     ts = smp5[smp5["variant"] == "time slice"]
     best = ts.groupby("value")["gain"].mean().abs().idxmax()
-    add(f"Largest time-slice gain (SMP, {best} ticks)", c.loc["timeslice_gain", "lo"],
+    add(f"Largest time-slice gain (SMP, {int(best)} ticks)", c.loc["timeslice_gain", "lo"],
         c.loc["timeslice_gain", "hi"], ts[ts["value"] == best]["gain"], "predicted", "fraction")
     try:
         mem = e6_memory()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 import papermill as pm
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .report import ROOT
 
@@ -32,13 +32,6 @@ def strip_volatile(path: Path) -> None:
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                    # tqdm progress bars: timing only
-                    out["text"] = ""
-            cell["outputs"] = [o for o in cell.get("outputs", [])
-                               if not (o.get("output_type") == "stream" and not o.get("text"))]
     nbformat.write(nb, path)
 
 

@@ -29,7 +29,7 @@ from dataclasses import fields
 from typing import Any, Iterable
 
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..errors import ConfigError
 from .cache import ResultCache
