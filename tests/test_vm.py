@@ -5,6 +5,8 @@ spurious PDE faults, lazy TLB, and input checks."""
 from __future__ import annotations
 
 import pytest
+
+from reproduce.bench.memory import boot
 from hypothesis import given, settings, strategies as st
 
 from reproduce.errors import ConfigError
@@ -22,12 +24,7 @@ AREA = 4 * MiB
 
 
 def machine(ncpus: int = 2, mp: bool = True) -> tuple[MemoryManager, list[CPU]]:
-    mem = PhysicalMemory(32 * MiB)
-    mm = MemoryManager(mem, ncpus, mp)
-    cpus = [CPU(i, mem) for i in range(ncpus)]
-    for cpu in cpus:
-        mm.boot_cpu(cpu)
-    return mm, cpus
+    return boot(ncpus, mp, 32 * MiB)
 
 
 def pgdir_words(mm: MemoryManager, pgdir: int) -> list[int]:

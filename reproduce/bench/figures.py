@@ -26,7 +26,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 from ..kernel.image import (CPULOCAL_PDX, UHEAP_BASE, USTACK_BASE, USTACK_PDX, USTACK_TOP,
                             region_of)
 from ..kernel.vm import MemoryManager
-from ..machine import CPU, MiB, PGSIZE, PhysicalMemory
+from ..machine import CPU, MiB, PGSIZE
 from ..machine.mmu import PTE_ADDR, PTE_G, PTE_U, PTE_W, present_pdes, present_ptes
 
 AREA = 4 * MiB
@@ -41,12 +41,8 @@ OWNER_COLORS = {"kernel": "#bdbdbd", "code": "#9ecae1", "container": "#a1d99b",
 
 # ------------------------------------------------------------------- data
 def _machine(ncpus: int, mp: bool) -> tuple[MemoryManager, list[CPU]]:
-    mem = PhysicalMemory(32 * MiB)
-    mm = MemoryManager(mem, ncpus, mp)
-    cpus = [CPU(i, mem) for i in range(ncpus)]
-    for cpu in cpus:
-        mm.boot_cpu(cpu)
-    return mm, cpus
+    from .memory import boot
+    return boot(ncpus, mp, 32 * MiB)
 
 
 def pgdir_entries(mm: MemoryManager, pgdir: int, label: str) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from ..machine.engine import Engine
 from ..machine.memory import PhysicalMemory
 from ..params import Params
 from .locking import LockPolicy
-from .proc import (BLOCKED, CALL, EXIT, READY, RUN, RUNNING, SLEEP, SPAWN, THREAD, TOUCH,
+from .proc import (BLOCKED, CALL, EXIT, RUN, RUNNING, SLEEP, SPAWN, THREAD, TOUCH,
                    ZOMBIE, Process, Thread)
 from .sched import ReadyQueue
 from ..machine.cacheline import CacheLine
@@ -299,16 +299,23 @@ class Kernel:
         return self.mm.access(core.cpu, t.process.container, va, True, True)
 
     # ---------------------------------------------------------- interrupts
-    def _tick(self, core: Core) -> None:
-        self.engine.after(self.tick_period, self._tick, core)
+    def _interrupt(self, core: Core, entry: str, subsys: str, path: Callable[..., int],
+                   arg: Any) -> bool:
+        """Deliver an interrupt: from user mode or the halt it enters the
+        kernel at once; in the kernel (or spinning) interrupts are off and
+        the caller keeps it pending (returns False)."""
         mode = core.cpu.mode
         if mode == USER:
             self._preempt_user(core)
-            self._enter(core, "timer", "timer", self._p_tick, None)
-        elif mode == IDLE:
-            self._enter(core, "timer", "timer", self._p_tick, None)
-        else:
-            core.pending_ticks += 1  # interrupts are off in the kernel
+        elif mode != IDLE:
+            return False
+        self._enter(core, entry, subsys, path, arg)
+        return True
+
+    def _tick(self, core: Core) -> None:
+        self.engine.after(self.tick_period, self._tick, core)
+        if not self._interrupt(core, "timer", "timer", self._p_tick, None):
+            core.pending_ticks += 1
 
     def start_devices(self, rate: float, mean_cycles: float, routing: str, rng) -> None:
         """Device interrupts (the cluster's Ethernet: replication traffic,
@@ -338,24 +345,12 @@ class Kernel:
             core = self.cores[self._dev_next % len(self.cores)]
             self._dev_next += 1
         self._device_arm()
-        mode = core.cpu.mode
-        if mode == USER:
-            self._preempt_user(core)
-            self._enter(core, "irq", "io", self._p_irq, cycles)
-        elif mode == IDLE:
-            self._enter(core, "irq", "io", self._p_irq, cycles)
-        else:
+        if not self._interrupt(core, "irq", "io", self._p_irq, cycles):
             core.pending_irqs.append(cycles)
 
     def _ipi(self, core: Core) -> None:
         core.kicked = False
-        mode = core.cpu.mode
-        if mode == USER:
-            self._preempt_user(core)
-            self._enter(core, "ipi", "sched", self._p_ipi, None)
-        elif mode == IDLE:
-            self._enter(core, "ipi", "sched", self._p_ipi, None)
-        else:
+        if not self._interrupt(core, "ipi", "sched", self._p_ipi, None):
             core.pending_ipi = True
 
     def _preempt_user(self, core: Core) -> None:

@@ -10,7 +10,7 @@ follow xv6 (``PDX``, ``PTX``, ``PTE_P``, ``walkpgdir``, ``mappages``).
 """
 from __future__ import annotations
 
-from .memory import PGSHIFT, PGSIZE, PhysicalMemory
+from .memory import PGSIZE, PhysicalMemory
 from ..errors import ConfigError
 
 # Page directory / page table entry flags (SDM table 4-5/4-6).
