@@ -6,12 +6,19 @@ cell (those reproduce the paper), on the kernel named ``reproduce`` that
 ``make`` registers inside ``.venv``.  Papermill's timing metadata is removed
 afterwards, so re-running with nothing changed writes the same bytes.
 
-Usage: ``python -m reproduce.bench.run_notebooks [NAME ...]`` (names match
-notebook file names by substring; default: all).
+A notebook whose inputs have not changed since it was last executed is not
+run again: its fingerprint (the package's source, the parameter and paper
+tables, and the notebook's own cells) is stored in its metadata, so a repeat
+of ``make reproduce`` with nothing changed only prints the summary.  ``--force``
+runs everything.
+
+Usage: ``python -m reproduce.bench.run_notebooks [NAME ...] [--force]`` (names
+match notebook file names by substring; default: all).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -25,6 +32,30 @@ NOTEBOOKS = ROOT / "notebooks"
 KERNEL = "reproduce"
 
 
+def fingerprint(path: Path) -> str:
+    """Hash of everything a notebook's outputs depend on: the package source,
+    ``data/params`` and ``data/paper``, and the notebook's cell sources."""
+    h = hashlib.sha256()
+    files = sorted((ROOT / "reproduce").rglob("*.py")) + \
+        sorted((ROOT / "data" / "params").glob("*")) + sorted((ROOT / "data" / "paper").glob("*"))
+    for f in files:
+        h.update(str(f.relative_to(ROOT)).encode())
+        h.update(f.read_bytes())
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        h.update(cell.cell_type.encode())
+        h.update(cell.source.encode())
+    return h.hexdigest()[:16]
+
+
+def up_to_date(path: Path) -> bool:
+    """Executed before, with the same fingerprint, and all cells have run."""
+    nb = nbformat.read(path, as_version=4)
+    stored = nb.metadata.get("reproduce", {}).get("fingerprint")
+    ran = all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+    return ran and stored == fingerprint(path)
+
+
 def strip_volatile(path: Path) -> None:
     """Drop papermill's timestamps and durations from a notebook."""
     nb = nbformat.read(path, as_version=4)
@@ -33,15 +64,22 @@ def strip_volatile(path: Path) -> None:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
     nbformat.write(nb, path)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["reproduce"] = {"fingerprint": fingerprint(path)}
+    nbformat.write(nb, path)
 
 
-def run(names: list[str] | None = None) -> list[Path]:
+def run(names: list[str] | None = None, force: bool = False) -> list[Path]:
     books = sorted(NOTEBOOKS.glob("*.ipynb"))
     if names:
         books = [b for b in books if any(n in b.name for n in names)]
         if not books:
             raise SystemExit(f"reproduce: error: no notebook matches {names!r}")
-    for nb in tqdm(books, desc="notebooks", unit="nb"):
+    todo = [b for b in books if force or not up_to_date(b)]
+    if len(todo) < len(books):
+        print(f"{len(books) - len(todo)} notebook(s) up to date, not re-run "
+              f"(--force runs them)")
+    for nb in tqdm(todo, desc="notebooks", unit="nb"):
         pm.execute_notebook(str(nb), str(nb), kernel_name=KERNEL, cwd=str(NOTEBOOKS),
                             progress_bar=False)
         strip_volatile(nb)
@@ -52,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m reproduce.bench.run_notebooks")
     ap.add_argument("names", nargs="*", help="run only notebooks whose name contains these")
     ap.add_argument("--no-summary", action="store_true")
+    ap.add_argument("--force", action="store_true", help="re-run notebooks that are up to date")
     a = ap.parse_args(argv)
-    run(a.names)
+    run(a.names, a.force)
     if not a.no_summary:
         from .experiments import summary_table
         import pandas as pd
