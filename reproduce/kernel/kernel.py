@@ -52,7 +52,7 @@ class Core:
 
     __slots__ = ("id", "cpu", "thread", "token", "user_end", "pending_ticks", "pending_ipi",
                  "pending_irqs",
-                 "ticks", "entry", "subsys", "lock", "work_left", "seg_start", "factor",
+                 "ticks", "entry", "subsys", "key", "lock", "work_left", "seg_start", "factor",
                  "req_tsc", "acq_tsc", "bounced", "hold", "kicked",
                  "next", "cont", "part", "covers", "runner", "fwd_cost", "fwd_irq")
 
@@ -68,6 +68,7 @@ class Core:
         self.ticks = 0
         self.entry = ""
         self.subsys = ""
+        self.key = ""                # "entry:subsystem": the profile and lock_stat class
         self.lock = None
         self.work_left = 0.0
         self.seg_start = 0
@@ -123,6 +124,10 @@ class Kernel:
                     raise ConfigError(f"unknown mechanism switch {k!r}: known are {', '.join(sw)}")
             sw.update(switches)
         self.switches = sw
+        # The switches as attributes: the hot path reads them on every entry.
+        self._kdata_bounce = sw["kernel_data_bounce"]
+        self._readyq_bounce = sw["readyq_bounce"]
+        self._slowdown = costs["spin_slowdown"] if sw["spin_slowdown"] else 0.0
         self.cores = [Core(CPU(i, mem, costs["tlb_entries"], i * costs["tsc_skew"]))
                       for i in range(ncpus)]
         self.readyq = ReadyQueue(ncpus, sched["readyq_lines"], policy.per_cpu_readyq)
@@ -367,6 +372,7 @@ class Kernel:
         forwarding strategy's slave: hand the path to the master)."""
         core.entry = entry
         core.subsys = subsys
+        core.key = f"{entry}:{subsys}"
         core.hold = (path, arg)
         core.cont = 0
         self.counters["entries"] += 1
@@ -426,7 +432,7 @@ class Kernel:
             cycles += cost
             if waited > 0:
                 lock.stat.wait(waited, bounced)
-                lock.entry_stat(f"{core.entry}:{core.subsys}").wait(waited, bounced)
+                lock.entry_stat(core.key).wait(waited, bounced)
                 lock.cpu_stat(core.id).wait(waited, bounced)
             core.bounced = bounced
             if trace is not None:
@@ -442,7 +448,7 @@ class Kernel:
         elif self.build == "mp" and cont == 2 and self.debug and self.mm is not None \
                 and core.thread is not None:
             self._check_cpulocal(core)
-        if self.switches["kernel_data_bounce"] and cont != 1:
+        if self._kdata_bounce and cont != 1:
             before = cycles
             for line in self.kdata:
                 cycles += self._line_cost(line.write(runner.id))
@@ -477,9 +483,9 @@ class Kernel:
                            "detail": detail, "cycles": cycles})
 
     def _stretch(self, lock) -> float:
-        if lock is None or lock.kind != "tas" or not self.switches["spin_slowdown"]:
+        if lock is None or not self._slowdown or lock.kind != "tas":
             return 1.0
-        return 1.0 + self.c["spin_slowdown"] * len(lock.waiters)
+        return 1.0 + self._slowdown * len(lock.waiters)
 
     def _restretch(self, lock) -> None:
         """The number of spinners changed: stretch the holder's remaining work."""
@@ -507,7 +513,7 @@ class Kernel:
         now = self.engine.now
         lock = core.lock
         runner = core.runner
-        key = f"{core.entry}:{core.subsys}"
+        key = core.key
         held = now - core.seg_start if lock is None else runner.cpu.rdtsc(now) - core.acq_tsc
         if lock is None:
             held = now - runner.cpu.since
@@ -544,6 +550,7 @@ class Kernel:
         part, pcpu, fn, arg = core.next
         core.next = None
         core.subsys = part
+        core.key = f"{core.entry}:{part}"
         core.hold = (fn, arg)
         core.cont = 1
         self._acquire(core, part, pcpu)
@@ -799,7 +806,7 @@ class Kernel:
 
     # ----------------------------------------------------------- scheduler
     def _readyq_cost(self, core: Core, t: Thread) -> int:
-        if not self.switches["readyq_bounce"]:
+        if not self._readyq_bounce:
             return 0
         cycles = 0
         for line in self.readyq.lines_for(t.cpu if t.cpu is not None else core.id):
