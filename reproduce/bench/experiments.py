@@ -142,6 +142,32 @@ def e2_speedup(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def e2_sensitivity(seeds: int = 3, spin_slowdown: tuple = (0.0, 0.15, 0.3, 0.6),
+                   timer_phase_skew: tuple = (0.0, 0.5), progress: bool = False) -> pd.DataFrame:
+    """How the SMP prediction moves with two assumed numbers that do not
+    touch the calibrated UP row: how much each test-and-set spinner slows the
+    holder, and whether the CPUs' timer ticks fire together (0) or half a
+    tick apart (0.5)."""
+    ss = _seeds(seeds)
+    grid = [(a, b) for a in spin_slowdown for b in timer_phase_skew]
+    runs = [_up(s) for s in ss]
+    runs += [_smp(s, overrides={"spin_slowdown": a, "timer_phase_skew": b})
+             for a, b in grid for s in ss]
+    df = sweep(runs, progress=progress, desc="E2 sensitivity")
+    n = len(ss)
+    up = df.iloc[:n].reset_index(drop=True)
+    rows = []
+    for i, (a, b) in enumerate(grid):
+        smp = df.iloc[n * (i + 1): n * (i + 2)].reset_index(drop=True)
+        for j, s in enumerate(ss):
+            rows.append({"spin_slowdown": a, "timer_phase_skew": b, "seed": s,
+                         "speedup": up.loc[j, "cycles"] / smp.loc[j, "cycles"],
+                         "smp_user": float(smp.loc[j, "user"]),
+                         "smp_kernel": float(smp.loc[j, "kernel"]),
+                         "smp_spin": float(smp.loc[j, "spin"])})
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------- E3
 def e3_mp_on_up(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
     """The MP kernel on one CPU against the UP kernel (calibrated to 2%)."""
