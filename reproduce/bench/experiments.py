@@ -310,6 +310,8 @@ class Experiment:
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("E1", "Lock profile, UP and SMP (Table 1)", e1_lock_profile),
     Experiment("E2", "SMP speedup and the Amdahl bound; each mechanism's share", e2_speedup),
+    Experiment("E2S", "Sensitivity of the SMP prediction to spinner slow-down and tick alignment",
+               e2_sensitivity),
     Experiment("E3", "MP kernel on one CPU vs the UP kernel", e3_mp_on_up),
     Experiment("E4", "CPU affinity on and off", e4_affinity),
     Experiment("E5", "Benchmark priority and time-slice length", e5_priority_timeslice),
