@@ -28,7 +28,7 @@ import math
 from typing import Any, Callable
 
 from ..errors import ConfigError
-from ..machine.cacheline import MISS, TRANSFER
+from ..machine.cacheline import HIT, MISS, TRANSFER
 from ..machine.cpu import CPU, IDLE, KERNEL, SPIN, USER
 from ..machine.engine import Engine
 from ..machine.memory import PhysicalMemory
@@ -128,6 +128,12 @@ class Kernel:
         self._kdata_bounce = sw["kernel_data_bounce"]
         self._readyq_bounce = sw["readyq_bounce"]
         self._slowdown = costs["spin_slowdown"] if sw["spin_slowdown"] else 0.0
+        # Costs read on every entry, bound once; a cache-line access costs
+        # by its outcome, so a tuple indexed by HIT, MISS, TRANSFER.
+        self._trap = costs["trap"]
+        self._locked_rmw = costs["locked_rmw"]
+        self._line_costs = tuple({HIT: 0, MISS: costs["memory_access"],
+                                  TRANSFER: costs["line_transfer"]}[r] for r in range(3))
         self.cores = [Core(CPU(i, mem, costs["tlb_entries"], i * costs["tsc_skew"]))
                       for i in range(ncpus)]
         self.readyq = ReadyQueue(ncpus, sched["readyq_lines"], policy.per_cpu_readyq)
@@ -146,6 +152,8 @@ class Kernel:
         self._pid = 0
         self._tid = 0
         # Bind hot callbacks once.
+        self._at = engine.at
+        self._p_call_cb = self._p_call
         self._user_done_cb = self._user_done
         self._hold_done_cb = self._hold_done
         self._start_hold_cb = self._start_hold
@@ -263,10 +271,11 @@ class Kernel:
                 t.refill = 0
                 if cycles <= 0:
                     continue
-                core.cpu.set_mode(USER, self.engine.now)
+                now = self.engine.now
+                core.cpu.set_mode(USER, now)
                 core.token += 1
-                core.user_end = self.engine.now + cycles
-                self.engine.at(core.user_end, self._user_done_cb, (core, core.token))
+                core.user_end = now + cycles
+                self._at(core.user_end, self._user_done_cb, (core, core.token))
                 return
             if op == TOUCH:
                 faults = self._touch(core, t, act[1])
@@ -275,7 +284,7 @@ class Kernel:
                 self._enter(core, "pagefault", "memory", self._p_fault, faults)
                 return
             if op == CALL:
-                self._enter(core, "syscall", act[2], self._p_call, act[1])
+                self._enter(core, "syscall", act[2], self._p_call_cb, act[1])
             elif op == SLEEP:
                 self._enter(core, "syscall", "timer", self._p_sleep, act)
             elif op == SPAWN:
@@ -385,17 +394,17 @@ class Kernel:
     def _acquire(self, core: Core, part: str, pcpu: int) -> None:
         """Take the lock of the part *part* (touching per-CPU data of CPU
         *pcpu*) of the path in ``core.hold``; spin if it is held."""
-        now = self.engine.now
-        entry, subsys = core.entry, core.subsys
+        entry = core.entry
         core.part = (part, pcpu)
         lock = self.policy.lock_at(entry, part, pcpu)
         core.lock = lock
         if lock is None:
             self._start_hold(core)
             return
-        core.req_tsc = core.cpu.rdtsc(now)
+        now = self.engine.now
+        core.req_tsc = now + core.cpu.tsc_offset        # RDTSC
         if self.trace is not None:
-            self._trace(core, "trap", f"{entry}:{subsys}, lock {lock.name} "
+            self._trace(core, "trap", f"{entry}:{core.subsys}, lock {lock.name} "
                         f"{'free' if lock.holder is None else 'held by CPU %d' % lock.holder}")
         if lock.holder is None:
             lock.holder = core.id
@@ -419,16 +428,16 @@ class Kernel:
         c = self.c
         trace = self.trace
         cont = core.cont
-        cycles = c["trap"] if cont == 0 else core.fwd_cost if cont == 2 else 0
+        cycles = self._trap if cont == 0 else core.fwd_cost if cont == 2 else 0
         if trace is not None and cont == 0:
             self._trace(core, "trap entry+exit", "INT/IRET and entry stub", c["trap"])
         lock = core.lock
         if lock is not None:
-            core.acq_tsc = cpu.rdtsc(now)
-            waited = core.acq_tsc - core.req_tsc
+            acq = core.acq_tsc = now + cpu.tsc_offset      # RDTSC
+            waited = acq - core.req_tsc
             r = lock.line.write(core.id)
             bounced = r == TRANSFER
-            cost = c["locked_rmw"] + self._line_cost(r)
+            cost = self._locked_rmw + self._line_costs[r]
             cycles += cost
             if waited > 0:
                 lock.stat.wait(waited, bounced)
@@ -450,8 +459,10 @@ class Kernel:
             self._check_cpulocal(core)
         if self._kdata_bounce and cont != 1:
             before = cycles
+            line_costs = self._line_costs
+            rid = runner.id
             for line in self.kdata:
-                cycles += self._line_cost(line.write(runner.id))
+                cycles += line_costs[line.write(rid)]
             if trace is not None:
                 self._trace(core, "shared kernel data", f"{len(self.kdata)} lines written",
                             cycles - before)
@@ -475,8 +486,8 @@ class Kernel:
         core.work_left = float(cycles)
         core.seg_start = now
         core.factor = self._stretch(lock)
-        self.engine.at(now + math.ceil(core.work_left * core.factor), self._hold_done_cb,
-                       (core, core.token))
+        self._at(now + math.ceil(core.work_left * core.factor), self._hold_done_cb,
+                 (core, core.token))
 
     def _trace(self, core: Core, step: str, detail: str, cycles: int = 0) -> None:
         self.trace.append({"cycle": self.engine.now, "cpu": core.id, "step": step,
@@ -490,8 +501,8 @@ class Kernel:
     def _restretch(self, lock) -> None:
         """The number of spinners changed: stretch the holder's remaining work."""
         h = lock.holder
-        if h is None:
-            return
+        if h is None or not self._slowdown:
+            return                   # no holder, or spinners do not slow it
         core = self.cores[h]
         if core.cpu.mode != KERNEL or core.lock is not lock:
             return                   # lock in transit to a spinner
@@ -514,13 +525,12 @@ class Kernel:
         lock = core.lock
         runner = core.runner
         key = core.key
-        held = now - core.seg_start if lock is None else runner.cpu.rdtsc(now) - core.acq_tsc
-        if lock is None:
-            held = now - runner.cpu.since
-        self.kcycles[key] = self.kcycles.get(key, 0) + (now - runner.cpu.since)
+        kcycles = self.kcycles
+        kcycles[key] = kcycles.get(key, 0) + (now - runner.cpu.since)
         if self.debug:
             core.covers = []
         if lock is not None:
+            held = now + runner.cpu.tsc_offset - core.acq_tsc     # RDTSC
             lock.stat.hold(held, core.bounced)
             lock.entry_stat(key).hold(held, core.bounced)
             lock.cpu_stat(core.id).hold(held, core.bounced)
@@ -620,15 +630,14 @@ class Kernel:
     def _release(self, lock) -> None:
         """Store 0 to the lock word; the next owner runs after the line has
         moved to it."""
-        now = self.engine.now
-        nxt = lock.next_waiter(self.rng)
-        if nxt is None:
+        if not lock.waiters:
             lock.holder = None
             return
+        nxt = lock.next_waiter(self.rng)
         lock.holder = nxt
         transfers = lock.handoff_transfers(len(lock.waiters) + 1)
         delay = transfers * self.c["line_transfer"]
-        self.engine.at(now + delay, self._start_hold_cb, self.cores[nxt])
+        self._at(self.engine.now + delay, self._start_hold_cb, self.cores[nxt])
 
     def _leave(self, core: Core) -> None:
         """Leave the kernel: take interrupts that came in, then return to user
@@ -658,11 +667,8 @@ class Kernel:
         self._resume(core)
 
     def _line_cost(self, r: int) -> int:
-        if r == TRANSFER:
-            return self.c["line_transfer"]
-        if r == MISS:
-            return self.c["memory_access"]
-        return 0
+        """Cycles of a cache-line access that came out *r* (HIT, MISS, TRANSFER)."""
+        return self._line_costs[r]
 
     # ---------------------------------------------------------- kernel paths
     # Each returns the cycles it costs beyond the trap and the lock.
