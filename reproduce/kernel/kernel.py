@@ -240,10 +240,7 @@ class Kernel:
         """Start measuring now: clear lock statistics, counters and profiles
         (the modes are measured from a snapshot, see ``bench.scenario``)."""
         for lock in self.policy.locks:
-            lock.stat = type(lock.stat)()
-            lock.by_entry = {}
-            lock.by_cpu = {}
-            lock.line.bounces = 0
+            lock.reset_stats()
         for group in self.readyq.lines:
             for line in group:
                 line.bounces = 0
@@ -440,9 +437,7 @@ class Kernel:
             cost = self._locked_rmw + self._line_costs[r]
             cycles += cost
             if waited > 0:
-                lock.stat.wait(waited, bounced)
-                lock.entry_stat(core.key).wait(waited, bounced)
-                lock.cpu_stat(core.id).wait(waited, bounced)
+                lock.row(core.key, core.id).wait(waited, bounced)
             core.bounced = bounced
             if trace is not None:
                 self._trace(core, "acquire", f"XCHG on {lock.line.name}: "
@@ -531,9 +526,7 @@ class Kernel:
             core.covers = []
         if lock is not None:
             held = now + runner.cpu.tsc_offset - core.acq_tsc     # RDTSC
-            lock.stat.hold(held, core.bounced)
-            lock.entry_stat(key).hold(held, core.bounced)
-            lock.cpu_stat(core.id).hold(held, core.bounced)
+            lock.row(key, core.id).hold(held, core.bounced)
             if self.trace is not None:
                 self._trace(core, "release", f"store 0 to {lock.line.name}, held {held} "
                             f"cycles by the TSC, {len(lock.waiters)} spinning")

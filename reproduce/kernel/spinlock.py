@@ -12,7 +12,10 @@ Instrumentation follows section 4 of the paper: acquire and release read the
 CPU's time-stamp counter, so wait and hold times are differences of two reads
 on the *same* CPU and TSC skew between CPUs cancels.  Statistics are kept in
 the columns of Linux ``lock_stat`` (Documentation/locking/lockstat.rst), per
-lock and per kernel entry point ("class" in lock_stat's words).
+lock, per kernel entry point ("class" in lock_stat's words) and per CPU.  As
+Linux does (``lock_stats()`` sums the per-CPU ``cpu_lock_stats``), an
+acquisition is counted once, in the row of its entry point and CPU, and the
+coarser rows are sums of those, formed when read.
 """
 from __future__ import annotations
 
@@ -60,6 +63,28 @@ class LockStat:
         if bounced:
             self.acq_bounces += 1
 
+    @classmethod
+    def total(cls, rows) -> "LockStat":
+        """The row that counts everything *rows* count: sums, and the least
+        minimum and greatest maximum among rows that recorded any."""
+        out = cls()
+        for s in rows:
+            if s.contentions:
+                if out.contentions == 0 or s.waittime_min < out.waittime_min:
+                    out.waittime_min = s.waittime_min
+                out.waittime_max = max(out.waittime_max, s.waittime_max)
+                out.contentions += s.contentions
+                out.waittime_total += s.waittime_total
+                out.con_bounces += s.con_bounces
+            if s.acquisitions:
+                if out.acquisitions == 0 or s.holdtime_min < out.holdtime_min:
+                    out.holdtime_min = s.holdtime_min
+                out.holdtime_max = max(out.holdtime_max, s.holdtime_max)
+                out.acquisitions += s.acquisitions
+                out.holdtime_total += s.holdtime_total
+                out.acq_bounces += s.acq_bounces
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["waittime_avg"] = self.waittime_total / self.contentions if self.contentions else 0.0
@@ -73,35 +98,54 @@ class Spinlock:
 
     ``holder`` is the CPU id that owns it (set already during a hand-off, so
     nobody else can grab it in transit); ``waiters`` are CPU ids spinning, in
-    arrival order."""
+    arrival order.  ``rows`` is its lock_stat, one row per (entry point,
+    CPU), created at the first acquisition recorded in it."""
 
     name: str
     kind: str = "tas"
     line: CacheLine = field(init=False)
     holder: int | None = None
     waiters: list[int] = field(default_factory=list)
-    stat: LockStat = field(default_factory=LockStat)
-    by_entry: dict[str, LockStat] = field(default_factory=dict)
-    by_cpu: dict[int, LockStat] = field(default_factory=dict)
+    rows: dict[tuple[str, int], LockStat] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in LOCK_KINDS:
             raise ConfigError(f"spinlock kind {self.kind!r}: allowed are {', '.join(LOCK_KINDS)}")
         self.line = CacheLine(f"lock:{self.name}")
 
-    def cpu_stat(self, cpu: int) -> LockStat:
-        """The statistics of one CPU's acquisitions: what the paper's
-        instrumentation, measuring "one CPU at a time", reports."""
-        s = self.by_cpu.get(cpu)
+    def row(self, entry: str, cpu: int) -> LockStat:
+        """The row an acquisition by CPU *cpu* through *entry* counts in."""
+        s = self.rows.get((entry, cpu))
         if s is None:
-            s = self.by_cpu[cpu] = LockStat()
+            s = self.rows[(entry, cpu)] = LockStat()
         return s
 
-    def entry_stat(self, entry: str) -> LockStat:
-        s = self.by_entry.get(entry)
-        if s is None:
-            s = self.by_entry[entry] = LockStat()
-        return s
+    @property
+    def stat(self) -> LockStat:
+        """The lock's row: all its acquisitions."""
+        return LockStat.total(self.rows.values())
+
+    @property
+    def by_entry(self) -> dict[str, LockStat]:
+        """A row per kernel entry point (lock_stat's classes)."""
+        return self._group(0)
+
+    @property
+    def by_cpu(self) -> dict[int, LockStat]:
+        """A row per CPU: what the paper's instrumentation, measuring "one
+        CPU at a time", reports."""
+        return self._group(1)
+
+    def _group(self, i: int) -> dict:
+        groups: dict = {}
+        for key, s in self.rows.items():
+            groups.setdefault(key[i], []).append(s)
+        return {k: LockStat.total(g) for k, g in groups.items()}
+
+    def reset_stats(self) -> None:
+        """Start counting afresh: no rows, no bounces of the lock word."""
+        self.rows = {}
+        self.line.bounces = 0
 
     def next_waiter(self, rng) -> int | None:
         """Who gets the lock at release: for a ticket lock the oldest ticket;
