@@ -353,7 +353,7 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
     memory = {"frames_in_use": k.mem.in_use, "frames_peak": k.mem.peak}
     if k.mm is not None:
         memory.update({key: v for key, v in k.mm.stats().items() if isinstance(v, (int, float))})
-    readyq_bounces = sum(line.bounces for g in k.readyq.lines for line in g)
+    readyq_bounces = sum(lines.bounces for lines in k.readyq.lines)
     counters = dict(k.counters)
     counters["readyq_bounces"] = readyq_bounces
     calls = sum(st.acquisitions for l in k.policy.locks for st in [l.stat]) \

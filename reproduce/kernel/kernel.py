@@ -137,7 +137,7 @@ class Kernel:
         self.cores = [Core(CPU(i, mem, costs["tlb_entries"], i * costs["tsc_skew"]))
                       for i in range(ncpus)]
         self.readyq = ReadyQueue(ncpus, sched["readyq_lines"], policy.per_cpu_readyq)
-        self.kdata = [CacheLine(f"kdata:{i}") for i in range(sched["kernel_shared_lines"])]
+        self.kdata = CacheLine("kdata", sched["kernel_shared_lines"])
         self.timers: list[dict[int, list[Thread]]] = [dict() for _ in range(ncpus)]
         self.tick_period = (costs["clock_hz"] // sched["timer_hz"]) if sched["timer_hz"] else 0
         self.threads: list[Thread] = []
@@ -241,9 +241,8 @@ class Kernel:
         (the modes are measured from a snapshot, see ``bench.scenario``)."""
         for lock in self.policy.locks:
             lock.reset_stats()
-        for group in self.readyq.lines:
-            for line in group:
-                line.bounces = 0
+        for lines in self.readyq.lines:
+            lines.bounces = 0
         for k in self.counters:
             self.counters[k] = 0
         self.kcycles = {}
@@ -453,14 +452,11 @@ class Kernel:
                 and core.thread is not None:
             self._check_cpulocal(core)
         if self._kdata_bounce and cont != 1:
-            before = cycles
-            line_costs = self._line_costs
-            rid = runner.id
-            for line in self.kdata:
-                cycles += line_costs[line.write(rid)]
+            kdata = self.kdata
+            cost = self._line_costs[kdata.write(runner.id)] * kdata.lines if kdata.lines else 0
+            cycles += cost
             if trace is not None:
-                self._trace(core, "shared kernel data", f"{len(self.kdata)} lines written",
-                            cycles - before)
+                self._trace(core, "shared kernel data", f"{kdata.lines} lines written", cost)
         path, arg = core.hold
         pc = path(core, arg)
         nxt = core.next
@@ -807,10 +803,10 @@ class Kernel:
     def _readyq_cost(self, core: Core, t: Thread) -> int:
         if not self._readyq_bounce:
             return 0
-        cycles = 0
-        for line in self.readyq.lines_for(t.cpu if t.cpu is not None else core.id):
-            cycles += self._line_cost(line.write(core.runner.id))
-        return cycles
+        lines = self.readyq.lines_for(t.cpu if t.cpu is not None else core.id)
+        if not lines.lines:
+            return 0
+        return self._line_costs[lines.write(core.runner.id)] * lines.lines
 
     def _wakeup(self, core: Core, t: Thread) -> int:
         self.counters["wakeups"] += 1

@@ -4,7 +4,8 @@ The in-house kernel has one ready queue shared by all CPUs (section 5 names
 its cache line as a reason for the low speedup); Linux 2.6 has one per CPU
 (section 7).  Both are this class: ``per_cpu=False`` keeps one set of cache
 lines that every enqueue and dequeue writes, ``per_cpu=True`` gives each CPU
-its own lines.  Threads are ordered by priority (higher first), then by
+its own lines (a set is one ``CacheLine`` of *nlines* lines: they are always
+written together).  Threads are ordered by priority (higher first), then by
 arrival.  Under affinity a CPU takes only threads whose home is that CPU.
 """
 from __future__ import annotations
@@ -21,11 +22,10 @@ class ReadyQueue:
         self._q: list[Thread] = []
         self._seq = 0
         groups = ncpus if per_cpu else 1
-        self.lines = [[CacheLine(f"readyq{g}:{i}") for i in range(nlines)]
-                      for g in range(groups)]
+        self.lines = [CacheLine(f"readyq{g}", nlines) for g in range(groups)]
 
-    def lines_for(self, cpu: int | None) -> list[CacheLine]:
-        """Cache lines an operation on *cpu*'s queue writes."""
+    def lines_for(self, cpu: int | None) -> CacheLine:
+        """The cache lines an operation on *cpu*'s queue writes."""
         if not self.per_cpu:
             return self.lines[0]
         return self.lines[cpu or 0]

@@ -7,6 +7,12 @@ write to a line any other CPU holds, moves the line across the bus: that is a
 *transfer* (Linux ``lock_stat`` calls it a bounce), and the caller charges the
 transfer cost from the cost table.  A miss with no other holder is charged as
 a memory access.
+
+A structure that spans several lines and is always written whole (the ready
+queue's head and links, the kernel's shared data) is one ``CacheLine`` of
+``lines`` lines: every line of it sees the same accesses, so all are in the
+same state and one state stands for them; an access costs ``lines`` times a
+line's cost, and ``bounces`` and ``accesses`` count every line.
 """
 from __future__ import annotations
 
@@ -16,13 +22,15 @@ TRANSFER = 2   # fetched from, or invalidated in, another CPU's cache
 
 
 class CacheLine:
-    """One 32-byte line of shared kernel data (the lock word, the ready-queue
-    head, ...).  ``bounces`` counts transfers between CPUs."""
+    """One 32-byte line of shared kernel data (the lock word, ...), or
+    *lines* lines always accessed together.  ``bounces`` counts transfers
+    between CPUs, line by line."""
 
-    __slots__ = ("name", "owner", "sharers", "bounces", "accesses")
+    __slots__ = ("name", "lines", "owner", "sharers", "bounces", "accesses")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, lines: int = 1) -> None:
         self.name = name
+        self.lines = lines
         self.owner: int | None = None    # CPU with the line Modified
         self.sharers = 0                 # bitmask of CPUs with a valid copy
         self.bounces = 0
@@ -30,13 +38,13 @@ class CacheLine:
 
     def read(self, cpu: int) -> int:
         """CPU *cpu* reads the line; returns HIT, MISS or TRANSFER."""
-        self.accesses += 1
+        self.accesses += self.lines
         bit = 1 << cpu
         if self.sharers & bit:
             return HIT
         result = MISS
         if self.owner is not None:           # Modified elsewhere: write back and share
-            self.bounces += 1
+            self.bounces += self.lines
             self.owner = None
             result = TRANSFER
         self.sharers |= bit
@@ -44,13 +52,13 @@ class CacheLine:
 
     def write(self, cpu: int) -> int:
         """CPU *cpu* writes (or does a locked RMW on) the line."""
-        self.accesses += 1
+        self.accesses += self.lines
         bit = 1 << cpu
         if self.owner == cpu:
             return HIT
         others = self.sharers & ~bit
         if others:
-            self.bounces += 1
+            self.bounces += self.lines
             result = TRANSFER
         elif self.sharers & bit:
             result = HIT                     # Shared -> Modified, nobody else had it
