@@ -132,6 +132,7 @@ class Kernel:
         # by its outcome, so a tuple indexed by HIT, MISS, TRANSFER.
         self._trap = costs["trap"]
         self._locked_rmw = costs["locked_rmw"]
+        self._mp_overhead = costs["mp_entry_overhead"]
         self._line_costs = tuple({HIT: 0, MISS: costs["memory_access"],
                                   TRANSFER: costs["line_transfer"]}[r] for r in range(3))
         self.cores = [Core(CPU(i, mem, costs["tlb_entries"], i * costs["tsc_skew"]))
@@ -421,42 +422,29 @@ class Kernel:
         runner = core.runner
         cpu = runner.cpu
         cpu.set_mode(KERNEL, now)
-        c = self.c
-        trace = self.trace
         cont = core.cont
-        cycles = self._trap if cont == 0 else core.fwd_cost if cont == 2 else 0
-        if trace is not None and cont == 0:
-            self._trace(core, "trap entry+exit", "INT/IRET and entry stub", c["trap"])
         lock = core.lock
+        cycles = self._trap if cont == 0 else core.fwd_cost if cont == 2 else 0
+        r = waited = 0
         if lock is not None:
             acq = core.acq_tsc = now + cpu.tsc_offset      # RDTSC
             waited = acq - core.req_tsc
-            r = lock.line.write(core.id)
-            bounced = r == TRANSFER
-            cost = self._locked_rmw + self._line_costs[r]
-            cycles += cost
+            r = lock.line.write(core.id)                   # XCHG on the lock word
+            bounced = core.bounced = r == TRANSFER
+            cycles += self._locked_rmw + self._line_costs[r]
             if waited > 0:
                 lock.row(core.key, core.id).wait(waited, bounced)
-            core.bounced = bounced
-            if trace is not None:
-                self._trace(core, "acquire", f"XCHG on {lock.line.name}: "
-                            f"{('hit', 'miss', 'line transfer')[r]}, waited {waited}", cost)
-        if self._mp and cont != 1:
-            cycles += c["mp_entry_overhead"]
-            if trace is not None:
-                self._trace(core, "MP entry overhead", "calibrated", c["mp_entry_overhead"])
-            if (self.debug or trace is not None) and self.mm is not None \
-                    and core.thread is not None:
-                self._check_cpulocal(core)
-        elif self.build == "mp" and cont == 2 and self.debug and self.mm is not None \
-                and core.thread is not None:
-            self._check_cpulocal(core)
-        if self._kdata_bounce and cont != 1:
-            kdata = self.kdata
-            cost = self._line_costs[kdata.write(runner.id)] * kdata.lines if kdata.lines else 0
-            cycles += cost
-            if trace is not None:
-                self._trace(core, "shared kernel data", f"{kdata.lines} lines written", cost)
+        kcost = 0
+        if cont != 1:
+            if self._mp:
+                cycles += self._mp_overhead
+            if self._kdata_bounce:
+                kdata = self.kdata
+                if kdata.lines:
+                    kcost = self._line_costs[kdata.write(runner.id)] * kdata.lines
+                    cycles += kcost
+        if self.trace is not None or self.debug:
+            self._watch_entry(core, r, waited, kcost)
         path, arg = core.hold
         pc = path(core, arg)
         nxt = core.next
@@ -472,13 +460,38 @@ class Kernel:
         if self.debug and self.build == "mp":
             self._check_exclusion(core)
         cycles += pc
-        if trace is not None:
+        if self.trace is not None:
             self._trace(core, "kernel path", path.__name__.lstrip("_"), pc)
         core.work_left = float(cycles)
         core.seg_start = now
-        core.factor = self._stretch(lock)
-        self._at(now + math.ceil(core.work_left * core.factor), self._hold_done_cb,
+        factor = core.factor = self._stretch(lock) if self._slowdown else 1.0
+        self._at(now + math.ceil(core.work_left * factor), self._hold_done_cb,
                  (core, core.token))
+
+    def _watch_entry(self, core: Core, r: int, waited: int, kcost: int) -> None:
+        """The steps of an entry up to its path, for the trace (each with the
+        cycles it cost: *r* is the outcome of the XCHG, *kcost* the shared
+        kernel data's) and the debug checks of CPU-local data."""
+        trace = self.trace
+        c = self.c
+        cont = core.cont
+        lock = core.lock
+        if trace is not None and cont == 0:
+            self._trace(core, "trap entry+exit", "INT/IRET and entry stub", c["trap"])
+        if trace is not None and lock is not None:
+            self._trace(core, "acquire", f"XCHG on {lock.line.name}: "
+                        f"{('hit', 'miss', 'line transfer')[r]}, waited {waited}",
+                        self._locked_rmw + self._line_costs[r])
+        if self._mp and cont != 1:
+            if trace is not None:
+                self._trace(core, "MP entry overhead", "calibrated", c["mp_entry_overhead"])
+            if self.mm is not None and core.thread is not None:
+                self._check_cpulocal(core)
+        elif self.build == "mp" and cont == 2 and self.debug and self.mm is not None \
+                and core.thread is not None:
+            self._check_cpulocal(core)
+        if trace is not None and self._kdata_bounce and cont != 1:
+            self._trace(core, "shared kernel data", f"{self.kdata.lines} lines written", kcost)
 
     def _trace(self, core: Core, step: str, detail: str, cycles: int = 0) -> None:
         self.trace.append({"cycle": self.engine.now, "cpu": core.id, "step": step,
