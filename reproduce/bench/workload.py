@@ -64,11 +64,12 @@ def system_thread(rng: np.random.Generator, period: int, phase: int, w) -> Itera
     """An active system thread: sleep to a tick, then a burst of calls."""
     subsys = SUBSYS_CYCLE[int(rng.integers(len(SUBSYS_CYCLE)))]
     p = 1.0 / max(1.0, w["calls_per_wakeup"])
+    user, kernel = w["bg_user_cycles"], w["bg_kernel_cycles"]   # looked up once
     while True:
         yield (SLEEP, period, phase)
         for _ in range(int(rng.geometric(p))):
-            yield (RUN, _exp(rng, w["bg_user_cycles"]))
-            yield (CALL, _exp(rng, w["bg_kernel_cycles"]), subsys)
+            yield (RUN, _exp(rng, user))
+            yield (CALL, _exp(rng, kernel), subsys)
 
 
 def idle_thread() -> Iterator:
@@ -80,27 +81,29 @@ def dynamic_process(rng: np.random.Generator, w) -> Iterator:
     """A short database job: touch stack pages (and sometimes heap beyond the
     4 MiB stack region, which costs a private page directory), two calls,
     exit."""
+    user, kernel = w["bg_user_cycles"], w["bg_kernel_cycles"]
     for page in range(1, int(w["spawn_pages"]) + 1):
         yield (TOUCH, USTACK_TOP - (page + 1) * PGSIZE)
-        yield (RUN, _exp(rng, w["bg_user_cycles"]))
+        yield (RUN, _exp(rng, user))
     if rng.random() < w["spawn_heap_prob"]:
         yield (TOUCH, UHEAP_BASE)
     for _ in range(2):
-        yield (CALL, _exp(rng, w["bg_kernel_cycles"]), "db")
-        yield (RUN, _exp(rng, w["bg_user_cycles"]))
+        yield (CALL, _exp(rng, kernel), "db")
+        yield (RUN, _exp(rng, user))
     yield (EXIT,)
 
 
 def cluster_manager(rng: np.random.Generator, w, child_seeds: Iterator) -> Iterator:
     """Every tick: create a Poisson number of dynamic processes."""
     n = 0
+    rate, kernel = w["spawn_per_tick"], w["bg_kernel_cycles"]
     while True:
         yield (SLEEP, 1, 0)
-        for _ in range(int(rng.poisson(w["spawn_per_tick"]))):
+        for _ in range(int(rng.poisson(rate))):
             n += 1
             child = np.random.default_rng(next(child_seeds))
             yield (SPAWN, f"job{n}", dynamic_process(child, w), 0, "dynamic")
-        yield (CALL, _exp(rng, w["bg_kernel_cycles"]), "proc")
+        yield (CALL, _exp(rng, kernel), "proc")
 
 
 def replication_process(rng: np.random.Generator, w, period: int, phase: int,
