@@ -181,11 +181,29 @@ class Result:
         }
 
 
+_TABLES: dict[str, tuple[tuple[int, int], P.Params]] = {}
+
+
+def _table(name: str) -> P.Params:
+    """``params.load(name)``, parsed once per process for as long as the
+    file is unchanged (same modification time and size): a sweep simulates
+    thousands of scenarios, and tables are read-only."""
+    try:
+        st = (P.PARAMS_DIR / f"{name}.toml").stat()
+    except OSError:
+        return P.load(name)          # which names the missing file
+    stamp = (st.st_mtime_ns, st.st_size)
+    hit = _TABLES.get(name)
+    if hit is None or hit[0] != stamp:
+        hit = _TABLES[name] = (stamp, P.load(name))
+    return hit[1]
+
+
 def build_params(s: Scenario) -> tuple[P.Params, P.Params]:
     """The cost and workload tables for *s*: files, then calibration, then
     the ideal machine, then the scenario's overrides."""
-    costs = P.load("pentium2")
-    work = P.load("workload")
+    costs = _table("pentium2")
+    work = _table("workload")
     fitted: dict[str, Any] = {}
     if s.calibrated:
         from .calibrate import calibration
