@@ -528,13 +528,14 @@ class Kernel:
         now = self.engine.now
         lock = core.lock
         runner = core.runner
+        cpu = runner.cpu
         key = core.key
         kcycles = self.kcycles
-        kcycles[key] = kcycles.get(key, 0) + (now - runner.cpu.since)
+        kcycles[key] = kcycles.get(key, 0) + (now - cpu.since)
         if self.debug:
             core.covers = []
         if lock is not None:
-            held = now + runner.cpu.tsc_offset - core.acq_tsc     # RDTSC
+            held = now + cpu.tsc_offset - core.acq_tsc     # RDTSC
             lock.row(key, core.id).hold(held, core.bounced)
             if self.trace is not None:
                 self._trace(core, "release", f"store 0 to {lock.line.name}, held {held} "
@@ -638,7 +639,7 @@ class Kernel:
         nxt = lock.next_waiter(self.rng)
         lock.holder = nxt
         transfers = lock.handoff_transfers(len(lock.waiters) + 1)
-        delay = transfers * self.c["line_transfer"]
+        delay = transfers * self._line_costs[TRANSFER]
         self._at(self.engine.now + delay, self._start_hold_cb, self.cores[nxt])
 
     def _leave(self, core: Core) -> None:
