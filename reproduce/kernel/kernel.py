@@ -2,8 +2,8 @@
 the scheduler, timers and wake-ups, as an event-driven state machine per CPU.
 
 A CPU is always in one of four modes (``machine.cpu``).  Each kernel entry
-(system call, timer interrupt, reschedule IPI, page fault) follows the same
-course, as in the MP build of section 3.1:
+(system call, timer interrupt, device interrupt, reschedule IPI, page fault)
+follows the same course, as in the MP build of section 3.1:
 
 1. the trap: the CPU leaves user mode (or its halt);
 2. ``acquire``: the lock the strategy names (the giant lock in the paper's
@@ -15,6 +15,11 @@ course, as in the MP build of section 3.1:
    (lock word, ready queue, other shared kernel data), the context switch;
 4. ``release`` hands the lock to a spinner, and the CPU returns to user mode
    in whatever thread the path left current (or halts, IDLE).
+
+Strategies finer than the giant lock may split a path into parts that run
+under different locks, one after the other (``_then``); the master-slave and
+application-kernel strategies run a slave's path on the master CPU while the
+slave waits (``_forward``, ``_serve``).
 
 Interrupts are disabled in the kernel: a tick or IPI that arrives while the
 CPU is in the kernel or spinning is taken right after release.  Spinning with
