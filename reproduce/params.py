@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
-from .errors import ConfigError
+from .errors import ConfigError, lookup
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PARAMS_DIR = DATA / "params"
@@ -30,11 +30,7 @@ class Params(Mapping[str, Any]):
         self.name = name
 
     def __getitem__(self, key: str) -> Any:
-        try:
-            return self._values[key]
-        except KeyError:
-            raise ConfigError(f"unknown parameter {key!r} in {self.name}: known are "
-                              f"{', '.join(sorted(self._values))}") from None
+        return lookup(self._values, key, f"{self.name} parameter")
 
     def __contains__(self, key: object) -> bool:
         return key in self._values

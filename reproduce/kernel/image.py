@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
 
-from ..errors import ConfigError, require
+from ..errors import ConfigError, lookup, require
 from ..machine.memory import PGSIZE
 from ..machine.mmu import PDX, PGROUNDUP, PTSIZE
 
@@ -165,11 +165,7 @@ class KernelImage:
         self.symbols = MappingProxyType(dict(symbols))
 
     def symbol(self, name: str) -> Symbol:
-        try:
-            return self.symbols[name]
-        except KeyError:
-            raise ConfigError(f"unknown kernel symbol {name!r}: known are "
-                              f"{', '.join(sorted(self.symbols))}") from None
+        return lookup(self.symbols, name, "kernel symbol")
 
     def section(self, name: str) -> Section:
         try:

@@ -52,7 +52,7 @@ enforce it.
 """
 from __future__ import annotations
 
-from ..errors import ConfigError
+from ..errors import ConfigError, lookup
 from .spinlock import LOCK_KINDS, Spinlock
 
 SUBSYSTEMS = ("sched", "timer", "memory", "proc", "db", "ipc", "io")
@@ -187,11 +187,7 @@ class Subsystem(LockPolicy):
         self.locks = list(self.by.values())
 
     def _lock(self, subsys: str) -> Spinlock:
-        try:
-            return self.by[subsys]
-        except KeyError:
-            raise ConfigError(f"subsystem {subsys!r}: known are "
-                              f"{', '.join(SUBSYSTEMS)}, {READYQ}, {IRQ}") from None
+        return lookup(self.by, subsys, "subsystem", (*SUBSYSTEMS, READYQ, IRQ))
 
     def lock_for(self, entry: str, subsys: str) -> Spinlock | None:
         return self.lock_at(entry, subsys, 0)
