@@ -7,11 +7,12 @@ machine, measure what a textbook model of the same system measures).
 The model: *cpus* SimPy processes, one per CPU, each alternating a user
 phase and a kernel phase.  The kernel phase holds one ``simpy.Resource`` of
 capacity 1 (the giant lock); a CPU whose request is not granted at once
-spins until it is.  Phase lengths are drawn exactly as
-:func:`reproduce.bench.workload.synthetic_loop` draws them (``max(1,
-int(exponential(mean)))`` or the rounded constant), from the same per-CPU
-random streams that :func:`reproduce.bench.scenario.simulate` gives the
-synthetic threads, so with the same seed both see the same phase lengths.
+spins until it is.  Phase lengths come from
+:func:`reproduce.bench.workload.synthetic_loop` itself, the generator our
+simulator's synthetic threads run, fed the same per-CPU random streams that
+:func:`reproduce.bench.scenario.simulate` gives those threads: with the same
+seed both models see the same phase lengths, and both pay the same for
+drawing them (in blocks), so a timing compares the simulators.
 
 Accounting follows ``machine.cpu``: every cycle of a CPU is user, kernel
 (holding the lock) or spin, closed at each switch, and the interval open at
@@ -29,6 +30,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from .workload import synthetic_loop
 
 USER, KERNEL, SPIN = 0, 1, 2
 
@@ -62,26 +65,13 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
         since[i] = now
 
     def cpu(i: int, rng: np.random.Generator):
-        if distribution == "constant":
-            u_c = max(1, int(round(user_mean)))
-            k_c = max(1, int(round(kernel_mean)))
-
-            def draw_u() -> int:
-                return u_c
-
-            def draw_k() -> int:
-                return k_c
-        else:
-            expo = rng.exponential
-
-            def draw_u() -> int:
-                return max(1, int(expo(user_mean)))
-
-            def draw_k() -> int:
-                return max(1, int(expo(kernel_mean)))
-
+        # The phase lengths come from the very generator our simulator's
+        # synthetic threads run (block draws; see the module docstring), so
+        # the two models do the same random-number work and the comparison
+        # times the engines, not numpy's per-call overhead.
+        phases = synthetic_loop(rng, user_mean, kernel_mean, distribution)
         while True:
-            yield env.timeout(draw_u())
+            yield env.timeout(next(phases)[1])
             asked = env.now
             with lock.request() as req:
                 if not req.triggered:
@@ -92,7 +82,7 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
                     stat["contentions"] += 1
                     stat["waittime_total"] += got - asked
                 switch(i, KERNEL, got)
-                yield env.timeout(draw_k())
+                yield env.timeout(next(phases)[1])
                 stat["acquisitions"] += 1
                 stat["holdtime_total"] += env.now - got
                 switch(i, USER, env.now)
