@@ -63,3 +63,19 @@ def test_speed_quick_writes_csv(tmp_path, capsys):
     assert {"ours", "simpy"} <= set(df["model"])
     assert {"acq_per_s", "events_per_s", "ours_over_simpy_ideal"} <= set(df.columns)
     assert (df["wall_s"] > 0).all()
+
+
+def test_warmup_is_counted_for_the_speed_benchmark():
+    """The paper workload runs WARMUP_TICKS ticks before it measures; the
+    benchmark divides wall time by every acquisition simulated, so the
+    warm-up's must be recorded (and a synthetic run has none)."""
+    from reproduce.bench.scenario import WARMUP_TICKS
+    r = simulate(Scenario(calibrated=False, horizon=5_000_000))
+    warm = r.extra["warmup"]
+    assert warm["cycles"] == WARMUP_TICKS * 3_000_000          # 100 Hz ticks of 300 MHz
+    assert 0 < warm["acquisitions"] <= warm["entries"]
+    syn = simulate(ideal(horizon=1_000_000)).extra["warmup"]
+    assert syn == {"cycles": 0, "entries": 0, "acquisitions": 0}
+    row = speed.time_ours(Scenario(calibrated=False))
+    plain = simulate(Scenario(calibrated=False))
+    assert row["acquisitions"] == plain.lock["acquisitions"] + plain.extra["warmup"]["acquisitions"]

@@ -366,7 +366,8 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
     for l in k.policy.locks:
         for cpu, st in sorted(l.by_cpu.items()):
             cpu_rows.append({"lock": l.name, "cpu": cpu, **st.as_dict()})
-    extra = {"lock_by_cpu": pd.DataFrame(cpu_rows)}
+    extra = {"lock_by_cpu": pd.DataFrame(cpu_rows),
+             "warmup": {"cycles": t0, **k.warmup}}
     total = _total_lockstat(locks)
     memory = {"frames_in_use": k.mem.in_use, "frames_peak": k.mem.peak}
     if k.mm is not None:

@@ -55,6 +55,16 @@ def _exponentials(rng, block: int = 256) -> Iterator[float]:
         yield from rng.standard_exponential(block).tolist()
 
 
+class ProfileKeys(dict):
+    """``keys[entry, subsys]`` is the profile and lock_stat class
+    ``"entry:subsys"``, formatted once per pair (every kernel entry needs
+    it)."""
+
+    def __missing__(self, pair: tuple[str, str]) -> str:
+        key = self[pair] = f"{pair[0]}:{pair[1]}"
+        return key
+
+
 class InvariantError(AssertionError):
     """A debug check inside the simulation failed: the model is wrong."""
 
@@ -163,10 +173,12 @@ class Kernel:
         self.kcycles: dict[str, int] = {}   # kernel cycles by "entry:subsystem"
         self.affinity = bool(sched["affinity"])
         self.trace: list[dict[str, Any]] | None = None   # set to [] to record steps
+        self.warmup = {"entries": 0, "acquisitions": 0}  # counted before reset_stats
         self._pid = 0
         self._tid = 0
         # Bind hot callbacks once.
         self._at = engine.at
+        self._keys = ProfileKeys()
         self._p_call_cb = self._p_call
         self._user_done_cb = self._user_done
         self._hold_done_cb = self._hold_done
@@ -252,7 +264,12 @@ class Kernel:
 
     def reset_stats(self) -> None:
         """Start measuring now: clear lock statistics, counters and profiles
-        (the modes are measured from a snapshot, see ``bench.scenario``)."""
+        (the modes are measured from a snapshot, see ``bench.scenario``).
+        What the warm-up did is kept in ``warmup``: its kernel entries and
+        lock acquisitions (a benchmark of the simulator's own speed counts
+        them)."""
+        self.warmup = {"entries": self.counters["entries"],
+                       "acquisitions": sum(lock.stat.acquisitions for lock in self.policy.locks)}
         for lock in self.policy.locks:
             lock.reset_stats()
         for lines in self.readyq.lines:
@@ -391,7 +408,7 @@ class Kernel:
         forwarding strategy's slave: hand the path to the master)."""
         core.entry = entry
         core.subsys = subsys
-        core.key = f"{entry}:{subsys}"
+        core.key = self._keys[entry, subsys]
         core.hold = (path, arg)
         core.cont = 0
         self.counters["entries"] += 1
@@ -553,7 +570,10 @@ class Kernel:
             if self.trace is not None:
                 self._trace(core, "release", f"store 0 to {lock.line.name}, held {held} "
                             f"cycles by the TSC, {len(lock.waiters)} spinning")
-            self._release(lock)
+            if lock.waiters:
+                self._release(lock)
+            else:
+                lock.holder = None
         if runner is not core:
             self._fwd_done(core)
         elif core.next is not None:
@@ -576,7 +596,7 @@ class Kernel:
         part, pcpu, fn, arg = core.next
         core.next = None
         core.subsys = part
-        core.key = f"{core.entry}:{part}"
+        core.key = self._keys[core.entry, part]
         core.hold = (fn, arg)
         core.cont = 1
         self._acquire(core, part, pcpu)

@@ -235,7 +235,8 @@ class MemoryManager:
         """Store *value* into CPU-local *name* on *cpu*, through its MMU."""
         va = self.cpulocal_va(name)
         self._check_booted(cpu)
-        require(isinstance(value, int), f"value {value!r} for {name}: must be an integer")
+        if not isinstance(value, int):
+            raise ConfigError(f"value {value!r} for {name}: must be an integer")
         cpu.store(va, value)
 
     # ----------------------------------------------------------- containers
@@ -608,17 +609,24 @@ class MemoryManager:
         return out
 
     # --------------------------------------------------------------- checks
+    # These run on every context switch, so each message is formatted only
+    # when its check fails.
     def _check_cpu(self, cpu: CPU) -> None:
-        require(isinstance(cpu, CPU), f"cpu={cpu!r}: must be a reproduce.machine.CPU")
-        require(0 <= cpu.id < self.ncpus, f"CPU id {cpu.id}: this kernel has CPUs 0..{self.ncpus - 1}")
-        require(cpu.mem is self.mem, f"CPU {cpu.id} is attached to another PhysicalMemory")
+        if not isinstance(cpu, CPU):
+            raise ConfigError(f"cpu={cpu!r}: must be a reproduce.machine.CPU")
+        if not 0 <= cpu.id < self.ncpus:
+            raise ConfigError(f"CPU id {cpu.id}: this kernel has CPUs 0..{self.ncpus - 1}")
+        if cpu.mem is not self.mem:
+            raise ConfigError(f"CPU {cpu.id} is attached to another PhysicalMemory")
 
     def _check_booted(self, cpu: CPU) -> None:
         self._check_cpu(cpu)
-        require(self._cpus[cpu.id] is cpu, f"CPU {cpu.id} is not booted: call boot_cpu(cpu) first")
+        if self._cpus[cpu.id] is not cpu:
+            raise ConfigError(f"CPU {cpu.id} is not booted: call boot_cpu(cpu) first")
 
     def _check_container(self, c: Container) -> Container:
-        require(isinstance(c, Container), f"container={c!r}: must be a Container")
-        require(c.alive and self.containers.get(c.id) is c,
-                f"container {c.id} is destroyed or belongs to another MemoryManager")
+        if not isinstance(c, Container):
+            raise ConfigError(f"container={c!r}: must be a Container")
+        if not (c.alive and self.containers.get(c.id) is c):
+            raise ConfigError(f"container {c.id} is destroyed or belongs to another MemoryManager")
         return c
