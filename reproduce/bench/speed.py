@@ -7,9 +7,13 @@ kernel phases):
 * our simulator on the ideal machine against the same model written directly
   in SimPy (:mod:`reproduce.bench.simpy_model`), in the same run and
   interleaved, so both see the same machine load.  On the ideal machine the
-  two models are the same model: with the same seed they measure the same
-  cycles (checked and printed).  The headline is the ratio of simulated lock
+  two are the same model: with the same seed they measure the same cycles
+  (checked and printed).  The headline is the ratio of simulated lock
   acquisitions per wall-clock second, ours / SimPy;
+* the same model once more, written directly on our engine as plain
+  callbacks (:mod:`reproduce.bench.engine_model`): the engine without the
+  kernel model, which splits our cost into the engine's and the kernel
+  model's;
 * our simulator with the Pentium II costs (trap, cache-line transfers, spin
   slowdown, timer ticks), which does more work per acquisition;
 * the full kernel model on the paper's workload (100 system threads, the
@@ -70,6 +74,16 @@ def time_simpy(s: Scenario) -> dict[str, Any]:
             "cycles": q["cycles"], "lock_util": q["lock_utilization"], "modes": q["modes"]}
 
 
+def time_engine_only(s: Scenario) -> dict[str, Any]:
+    from . import engine_model
+    t = time.perf_counter()
+    q = engine_model.run(cpus=s.cpus, user_mean=s.user_mean, kernel_mean=s.kernel_mean,
+                         horizon=s.horizon, seed=s.seed, distribution=s.distribution)
+    wall = time.perf_counter() - t
+    return {"wall_s": wall, "acquisitions": q["acquisitions"], "events": q["events"],
+            "cycles": q["cycles"], "lock_util": q["lock_utilization"], "modes": q["modes"]}
+
+
 def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return min(runs, key=lambda r: r["wall_s"])
 
@@ -94,14 +108,16 @@ def measure(horizon: int = 300_000_000, reps: int = 3,
 
     # 1. Ours (ideal) against SimPy, interleaved.
     s_ideal = synthetic(ideal=True, horizon=horizon)
-    ours, simpy_runs = [], []
+    ours, simpy_runs, bare_runs = [], [], []
     for _ in range(reps):
         ours.append(time_ours(s_ideal))
         simpy_runs.append(time_simpy(s_ideal))
-    o, q = best(ours), best(simpy_runs)
+        bare_runs.append(time_engine_only(s_ideal))
+    o, q, e = best(ours), best(simpy_runs), best(bare_runs)
     rows.append(row("synthetic, ideal machine", "ours", s_ideal, o, reps))
     rows.append(row("synthetic, ideal machine", "simpy", s_ideal, q, reps))
-    identical = o["modes"] == [m + [0] for m in q["modes"]]
+    rows.append(row("synthetic, ideal machine", "engine only", s_ideal, e, reps))
+    identical = o["modes"] == [m + [0] for m in q["modes"]] and e["modes"] == q["modes"]
 
     # 2. Ours with the Pentium II costs; 3. the paper's workload.
     s_full = synthetic(horizon=horizon)
@@ -132,8 +148,11 @@ def measure(horizon: int = 300_000_000, reps: int = 3,
     full = by[("synthetic, Pentium II costs", "ours")]
     paper = by[("paper workload (uncalibrated)", "ours")]
     short = by[("synthetic, 1/4 horizon", "ours")]
+    ideal_e = by[("synthetic, ideal machine", "engine only")]
     ratios = {
         "ours_over_simpy_ideal": ideal_o["acq_per_s"] / ideal_q["acq_per_s"],
+        "engine_only_over_simpy": ideal_e["acq_per_s"] / ideal_q["acq_per_s"],
+        "kernel_model_cost_over_engine_only": ideal_o["us_per_acq"] / ideal_e["us_per_acq"],
         "ours_full_over_simpy": full["acq_per_s"] / ideal_q["acq_per_s"],
         "same_cycles_as_simpy": float(identical),
         "lock_util_ours": ideal_o["lock_util"],
@@ -162,8 +181,13 @@ def report(df: pd.DataFrame, ratios: dict[str, float]) -> str:
         "",
         f"ours / SimPy, acquisitions per wall-second (same model, ideal machine): "
         f"{r['ours_over_simpy_ideal']:.2f}x   (target >= 3x)",
-        f"  same cycles per CPU and mode as SimPy: {'yes' if r['same_cycles_as_simpy'] else 'NO'}"
+        f"  same cycles per CPU and mode as SimPy (all three versions): "
+        f"{'yes' if r['same_cycles_as_simpy'] else 'NO'}"
         f" (lock utilization {r['lock_util_ours']:.6f} vs {r['lock_util_simpy']:.6f})",
+        f"  our engine alone (the same model as plain callbacks, no kernel model) / SimPy: "
+        f"{r['engine_only_over_simpy']:.2f}x",
+        f"  the kernel model's cost per acquisition over the engine alone: "
+        f"{r['kernel_model_cost_over_engine_only']:.2f}x",
         f"ours with Pentium II costs / SimPy ideal: {r['ours_full_over_simpy']:.2f}x",
         f"paper workload / synthetic, wall time per acquisition: "
         f"{r['paper_over_synthetic_per_acq']:.2f}x   (target <= 2x)",
