@@ -254,6 +254,32 @@ def test_fault_drops_tlb_entry():
     assert cpu.translate(va, write=True, user=True) == f1
 
 
+def test_write_after_read_sets_dirty_through_a_rewalk():
+    """A TLB entry filled by a read is clean: the first write through it
+    walks again to set D in the PTE (the dirty assist), later writes and
+    reads do not."""
+    mem, _, cpu, va, f1, _, pte_pa = tlb_setup()
+    cpu.load(va)
+    assert not mem.read32(pte_pa) & PTE_D and cpu.walks == 1
+    cpu.store(va, 7)
+    assert mem.read32(pte_pa) & PTE_D and cpu.walks == 2
+    cpu.store(va + 4, 8)
+    cpu.load(va)
+    assert cpu.walks == 2 and mem.read32(f1) == 7
+
+
+def test_dirty_assist_faults_if_the_pte_went_away():
+    """The re-walk of a dirty assist sees the page tables as they are now: a
+    PTE cleared by another CPU faults (and the stale entry is dropped)."""
+    mem, _, cpu, va, _, _, pte_pa = tlb_setup()
+    cpu.load(va)
+    mem.write32(pte_pa, 0)
+    assert cpu.load(va) == 0                  # reads still use the stale entry
+    with pytest.raises(PageFault) as e:
+        cpu.store(va, 1)
+    assert e.value.level == "pte" and va not in cpu.tlb
+
+
 def test_not_present_is_not_cached():
     mem, pgdir, cpu, va, f1, _, pte_pa = tlb_setup()
     mem.write32(pte_pa, 0)
@@ -354,6 +380,17 @@ def _trace(seed: int) -> list[tuple[int, int]]:
         eng.at(0, tick, w)
     eng.run()
     return log
+
+
+def test_engine_refuses_the_past():
+    e = Engine()
+    e.at(10, lambda _: None)
+    e.run()
+    with pytest.raises(ValueError, match="before now"):
+        e.at(9, lambda _: None)
+    with pytest.raises(ValueError, match="-1 cycles"):
+        e.after(-1, lambda _: None)
+    assert e.pending() == 0
 
 
 def test_engine_deterministic():

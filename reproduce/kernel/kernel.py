@@ -494,7 +494,9 @@ class Kernel:
             self._trace(core, "kernel path", path.__name__.lstrip("_"), pc)
         core.work_left = float(cycles)
         core.seg_start = now
-        factor = core.factor = self._stretch(lock) if self._slowdown else 1.0
+        # Spinners slow the holder (see _restretch); none yet: factor 1.
+        factor = core.factor = self._stretch(lock) \
+            if self._slowdown and lock is not None and lock.waiters else 1.0
         self._at(now + math.ceil(core.work_left * factor), self._hold_done_cb,
                  (core, core.token))
 

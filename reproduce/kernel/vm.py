@@ -141,7 +141,8 @@ class MemoryManager:
         img = self.image
         phys_end = img.phys_end
         for pa in range(0, phys_end, PGSIZE):
-            require(pa < mem.size and not mem.is_allocated(pa),
+            if pa >= mem.size or mem.is_allocated(pa):
+                raise ConfigError(
                     f"kernel image needs physical memory [0, {phys_end:#x}) but frame "
                     f"{pa:#x} is {'missing' if pa >= mem.size else 'allocated'}: build "
                     f"PhysicalMemory with reserved >= {phys_end:#x}")

@@ -10,7 +10,7 @@ at each switch, so the four counters always add up to the elapsed cycles.
 from __future__ import annotations
 
 from .memory import PGSHIFT, PhysicalMemory
-from .mmu import FEC_PR, FEC_U, FEC_WR, PTE_U, PTE_W, PageFault, walk
+from .mmu import FEC_PR, FEC_U, FEC_WR, PTE_D, PTE_U, PTE_W, PageFault, walk
 from .tlb import TLB
 
 USER, KERNEL, SPIN, IDLE = 0, 1, 2, 3
@@ -61,17 +61,27 @@ class CPU:
     def translate(self, va: int, write: bool = False, user: bool = False) -> int:
         """Physical address for *va*: the TLB if it has the page (stale or
         not), else a page walk from CR3 that fills it.  Raises PageFault; as
-        on the hardware, a fault drops the TLB entry for the faulting page."""
+        on the hardware, a fault drops the TLB entry for the faulting page.
+
+        The TLB entry remembers whether the page is dirty (PTE_D).  The
+        first write through an entry that is not (filled by a read) walks
+        the tables again to set D in the PTE, as the processor's dirty
+        assist does (Intel SDM vol. 3, 4.8), and refills the entry."""
         e = self.tlb.lookup(va)
         if e is not None:
             pfn, flags = e
             if user and (not flags & PTE_U or (write and not flags & PTE_W)):
                 self.tlb.invlpg(va)
                 raise PageFault(va, FEC_PR | (FEC_WR if write else 0) | FEC_U, "prot")
-            return (pfn << PGSHIFT) | (va & 0xFFF)
+            if not write or flags & PTE_D:
+                return (pfn << PGSHIFT) | (va & 0xFFF)
         self.walks += 1
-        pa, flags = walk(self.mem, self.cr3, va, write, user)
-        self.tlb.fill(va, pa, flags)
+        try:
+            pa, flags = walk(self.mem, self.cr3, va, write, user)
+        except PageFault:
+            self.tlb.invlpg(va)
+            raise
+        self.tlb.fill(va, pa, flags | (PTE_D if write else 0))
         return pa
 
     def load(self, va: int, user: bool = False) -> int:

@@ -37,7 +37,9 @@ class Engine:
         self._seq += 1
 
     def after(self, delay: int, fn: Callable[[Any], None], arg: Any = None) -> None:
-        """Run ``fn(arg)`` *delay* cycles from now."""
+        """Run ``fn(arg)`` *delay* cycles (>= 0) from now."""
+        if delay < 0:
+            raise ValueError(f"event {delay} cycles from now: the delay must be >= 0")
         heappush(self._heap, (self.now + delay, self._seq, fn, arg))
         self._seq += 1
 
