@@ -6,10 +6,16 @@
     reproduce experiments list                 the registered experiments
     reproduce experiments run NAME [-p k=v ...] [--json]
     reproduce summary [--json]                 the paper-vs-model table
+    reproduce sweep -g FIELD=V1,V2 [-s FIELD=V] [-p k=v] [--out FILE.csv|FILE.json]
+                                               a grid of scenarios, one row each
+    reproduce cache info|prune|clear [--cache-dir DIR]
+                                               the sweep result cache
 
 The command line is a contract other tools rely on: ``simulate --json``
 prints exactly one JSON object (sorted keys, fixed indentation), the same
-bytes for the same options and seed.  A bad option or value exits with
+bytes for the same options and seed; ``sweep`` prints (or writes) the same
+bytes for the same options, whether rows were computed (serially or in
+parallel) or read from the cache.  A bad option or value exits with
 status 2 and one line on stderr naming it and what is allowed; no traceback.
 Every default comes from :class:`reproduce.bench.scenario.Scenario`: an
 option not given is not passed, so the CLI and the Python API agree.
@@ -22,6 +28,7 @@ import json
 import math
 import os
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 from .errors import ConfigError
@@ -81,6 +88,14 @@ def _key_value(text: str) -> tuple[str, str]:
     except argparse.ArgumentTypeError as err:
         raise argparse.ArgumentTypeError(f"{key}: {err}") from None
     return key, value.strip()
+
+
+def _field_value(text: str) -> tuple[str, str]:
+    """``FIELD=VALUE`` of ``sweep -g/-s``: checked as :func:`_key_value`."""
+    if not text.partition("=")[1] or not text.partition("=")[0].strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not of the form FIELD=VALUE "
+                                         "(e.g. -g cpus=2,4 or -s seed=1)")
+    return _key_value(text)
 
 
 def _int(text: str) -> int:
@@ -209,6 +224,60 @@ def build_parser() -> argparse.ArgumentParser:
     su = sub.add_parser("summary", help="the paper-vs-model table")
     su.add_argument("--json", action="store_true", help="print the table as JSON records")
     su.set_defaults(func=cmd_summary)
+
+    ints = ", ".join(n for n, v in d.items() if type(v) is int)
+    sw = sub.add_parser(
+        "sweep", help="run a grid of scenarios; one row each (CSV or JSON)",
+        description="Run the cartesian product of the -g axes (first axis outermost) "
+                    "through reproduce.bench.sweep.sweep, with the result cache, and print "
+                    "the rows as CSV or write them to --out.  Fields not given take the "
+                    "defaults of reproduce.bench.scenario.Scenario; values are read like "
+                    "-p values (integers, numbers, true/false, names).",
+        epilog="example: reproduce sweep -s workload=synthetic -s calibrated=false "
+               "-g lock=giant,fine -g cpus=2,8,32 -g seed=0:5 --out sweep.csv")
+    sw.add_argument("-g", "--grid", dest="axes", action="append", type=_field_value,
+                    default=[], metavar="FIELD=V1,V2,...",
+                    help="one axis: a Scenario field and its values, comma-separated; "
+                    f"A:B on an integer field ({ints}) is A, A+1, ..., B-1 (repeatable)")
+    sw.add_argument("-s", "--set", dest="fixed", action="append", type=_field_value,
+                    default=[], metavar="FIELD=VALUE",
+                    help="a Scenario field fixed for every run (repeatable)")
+    sw.add_argument("-p", "--param", action="append", type=_key_value, default=[],
+                    metavar="KEY=VALUE", help="override a cost or workload parameter in "
+                    "every run (repeatable; see data/params/*.toml)")
+    sw.add_argument("--workers", type=_int, metavar="N",
+                    help="worker processes for the runs not in the cache "
+                    "(default: one per core; 1: in this process)")
+    cg = sw.add_mutually_exclusive_group()
+    cg.add_argument("--no-cache", action="store_true",
+                    help="neither read nor write the result cache")
+    cg.add_argument("--cache-dir", metavar="DIR",
+                    help="result cache directory (default: $REPRODUCE_CACHE_DIR or "
+                    ".cache/results)")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run on this Dask scheduler instead (needs the dask extra)")
+    sw.add_argument("--out", metavar="FILE",
+                    help="write FILE.csv or FILE.json (default: CSV on stdout)")
+    sw.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="progress bar on stderr (default: when stderr is a terminal)")
+    sw.set_defaults(func=cmd_sweep)
+
+    ca = sub.add_parser("cache", help="the sweep result cache: info, prune, clear")
+    csub = ca.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    csub.required = True
+    for name, text, func in (
+            ("info", "directory, result files (of the current model version), size",
+             cmd_cache_info),
+            ("prune", "remove the files of other model versions and stale temporary files",
+             cmd_cache_prune),
+            ("clear", "remove every result file", cmd_cache_clear)):
+        c = csub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        c.add_argument("--cache-dir", metavar="DIR",
+                       help="cache directory (default: $REPRODUCE_CACHE_DIR or "
+                       ".cache/results)")
+        if name == "info":
+            c.add_argument("--json", action="store_true", help="print one JSON object")
+        c.set_defaults(func=func)
     return p
 
 
@@ -458,6 +527,202 @@ def cmd_summary(args: argparse.Namespace) -> int:
         raise _Usage(f"{EXPERIMENTS_MODULE} has no summary_table() yet")
     df = fn()
     print(df.to_json(orient="records") if args.json else df.to_string(index=False))
+    return 0
+
+
+# --------------------------------------------------------------------------
+# sweep and cache
+
+def _sweep_scalar(opt: str, field: str, kind: type, text: str) -> Any:
+    """One value of a Scenario field: :func:`parse_value`, then an integral
+    number for an int field as int and an int for a float field as float
+    (as ``simulate``'s options give them), so ``2e6`` and ``2000000`` name
+    the same scenario.  Anything else is left to the Scenario's check."""
+    try:
+        v = parse_value(text)
+    except argparse.ArgumentTypeError as err:
+        raise _Usage(f"argument {opt}: {field}: {err}") from None
+    if kind is int and isinstance(v, float) and v.is_integer():
+        return int(v)
+    if kind is float and isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def _sweep_axis(field: str, kind: type, text: str) -> list[Any]:
+    """``-g FIELD=V1,V2,...``: the values, ``A:B`` on an int field as range(A, B)."""
+    where = f"argument -g: {field}={text}"
+    vals: list[Any] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            raise _Usage(f"{where}: empty value in the list (write V1,V2,...)")
+        lo, colon, hi = item.partition(":")
+        if not colon:
+            vals.append(_sweep_scalar("-g", field, kind, item))
+            continue
+        if kind is not int:
+            raise _Usage(f"{where}: A:B ranges are for integer fields only; "
+                         f"{field} takes {kind.__name__} values, write them V1,V2,...")
+        try:
+            a, b = _int(lo.strip()), _int(hi.strip())
+        except argparse.ArgumentTypeError:
+            raise _Usage(f"{where}: {item!r} is not a range A:B of two integers") from None
+        if a >= b:
+            raise _Usage(f"{where}: {item!r} is empty (A:B means A, A+1, ..., B-1)")
+        vals.extend(range(a, b))
+    return vals
+
+
+def _out_format(out: str | None) -> str | None:
+    """``csv`` or ``json`` by --out's extension (None: stdout), checked
+    before anything runs."""
+    if out is None:
+        return None
+    path = Path(out).expanduser()
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "json"):
+        raise _Usage(f"argument --out: {out!r}: the format is chosen by the extension, "
+                     "which must be .csv or .json")
+    if path.is_dir():
+        raise _Usage(f"argument --out: {out!r} is a directory")
+    if not path.parent.is_dir():
+        raise _Usage(f"argument --out: {out!r}: directory {str(path.parent)!r} does not exist")
+    return fmt
+
+
+def _result_cache(cache_dir: str | None):
+    """The ResultCache of --cache-dir (default directory if None)."""
+    from .bench.cache import ResultCache
+    try:
+        return ResultCache(cache_dir)
+    except ConfigError as err:
+        raise ConfigError(f"argument --cache-dir: {err}" if cache_dir is not None
+                          else str(err)) from None
+
+
+def sweep_scenarios(args: argparse.Namespace) -> list:
+    """The scenarios ``sweep``'s -g, -s and -p options name, in sweep order."""
+    from dataclasses import fields
+
+    from .bench.scenario import Scenario
+    from .bench.sweep import grid
+
+    kinds = {f.name: type(f.default) for f in fields(Scenario) if f.name != "overrides"}
+    fixed: dict[str, Any] = {}
+    axes: dict[str, list[Any]] = {}
+    option_of: dict[str, str] = {}
+    for opt, pairs in (("-s", args.fixed), ("-g", args.axes)):
+        for field, text in pairs:
+            if field == "overrides":
+                raise _Usage(f"argument {opt}: overrides are given with -p KEY=VALUE")
+            if field not in kinds:
+                raise _Usage(f"argument {opt}: unknown Scenario field {field!r} "
+                             f"(in {field}={text}): valid are {', '.join(kinds)}")
+            if field in option_of:
+                raise _Usage(f"argument {opt}: field {field!r} is given more than once "
+                             f"(by {option_of[field]} and {opt})")
+            option_of[field] = opt
+            if opt == "-s":
+                fixed[field] = _sweep_scalar(opt, field, kinds[field], text)
+            else:
+                axes[field] = _sweep_axis(field, kinds[field], text)
+    for key, _ in args.param:
+        if key in _SET_BY_OPTION:
+            raise _Usage(f"argument -p: parameter {key!r} is set by the Scenario field "
+                         f"(-s {key}=... or -g {key}=...), not by -p")
+    if args.param:
+        fixed["overrides"] = _overrides(args.param)
+    # As in simulate: the UP kernel on one CPU unless told otherwise.
+    kernels = axes.get("kernel", [fixed.get("kernel")])
+    if "cpus" not in option_of and kernels and all(k == "up" for k in kernels):
+        fixed["cpus"] = 1
+    try:
+        return grid(Scenario(), **fixed, **axes)
+    except ConfigError as err:
+        msg = str(err)
+        field = msg.partition("=")[0]
+        opt = option_of.get(field) or ("-p" if "parameter" in msg else None)
+        raise ConfigError(f"argument {opt}: {msg}" if opt else msg) from None
+
+
+def sweep_text(df, fmt: str) -> str:
+    """The rows as CSV (``csv``) or JSON records (``json``), in sweep order;
+    floats are written with ``repr`` (exact, and the same bytes for the same
+    rows)."""
+    if fmt == "json":
+        return dumps(df.to_dict(orient="records")) + "\n"
+    return df.to_csv(index=False, lineterminator="\n")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .bench.sweep import sweep
+
+    fmt = _out_format(args.out)
+    if args.workers is not None and args.workers < 1:
+        raise _Usage(f"argument --workers: {args.workers}: must be at least 1")
+    scenarios = sweep_scenarios(args)
+    cache: Any = False if args.no_cache else (
+        _result_cache(args.cache_dir) if args.cache_dir is not None else None)
+    progress = args.progress if args.progress is not None else sys.stderr.isatty()
+    client = _dask_client(args.scheduler) if args.scheduler is not None else None
+    try:
+        df = sweep(scenarios, progress=progress, workers=args.workers, cache=cache,
+                   scheduler=client)
+    finally:
+        if client is not None:
+            client.close()
+    text = sweep_text(df, fmt or "csv")
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        Path(args.out).expanduser().write_text(text, encoding="utf-8", newline="")
+        print(f"{len(df)} rows written to {args.out}")
+    return 0
+
+
+def _dask_client(address: str):
+    """A ``distributed.Client`` connected to *address*: a bad or unreachable
+    address is a usage error found before anything runs."""
+    from .bench.sweep import _import_distributed
+
+    distributed = _import_distributed(address)
+    try:
+        return distributed.Client(address)
+    except (OSError, ValueError, TimeoutError) as err:
+        raise _Usage(f"argument --scheduler: cannot connect to {address!r}: "
+                     f"{type(err).__name__}: {err}") from None
+
+
+def cmd_cache_info(args: argparse.Namespace) -> int:
+    info = _result_cache(args.cache_dir).info()
+    if args.json:
+        print(dumps(info))
+        return 0
+    where = info["root"] + ("" if info["exists"] else "  (does not exist)")
+    print(f"directory      {where}")
+    print(f"model version  {info['version']} (current)")
+    print(f"result files   {info['files']}: {info['current']} of the current model version, "
+          f"{info['other']} of others")
+    print(f"size           {info['bytes']} bytes ({info['current_bytes']} of the current "
+          "model version)")
+    if info["temporary"]:
+        print(f"temporary      {info['temporary']} (writes in progress or of killed runs)")
+    return 0
+
+
+def cmd_cache_prune(args: argparse.Namespace) -> int:
+    cache = _result_cache(args.cache_dir)
+    n = cache.prune()
+    print(f"removed {n} file(s) of other model versions or stale from {cache.root}; "
+          f"{len(cache)} of model version {cache.version} kept")
+    return 0
+
+
+def cmd_cache_clear(args: argparse.Namespace) -> int:
+    cache = _result_cache(args.cache_dir)
+    n = cache.clear()
+    print(f"removed {n} file(s) from {cache.root}")
     return 0
 
 

@@ -6,8 +6,8 @@ A scenario's row is stored under the SHA-256 of its canonical key
 
 * a finished scenario is never simulated again (same key, same file);
 * any change to the model's code or parameter tables gives every scenario a
-  new key: old files are simply never read again (:meth:`ResultCache.clear`
-  removes them);
+  new key: old files are simply never read again (:meth:`ResultCache.prune`
+  removes them, :meth:`ResultCache.clear` removes every file);
 * each file is written to a temporary file in the same directory and renamed
   over the final name (``os.replace``, atomic on POSIX), so a run that is
   killed leaves either the whole file or none, and every scenario finished
@@ -129,20 +129,79 @@ class ResultCache:
     def __len__(self) -> int:
         return sum(1 for _ in self.files())
 
-    def clear(self) -> int:
-        """Remove every result file (all versions); returns how many."""
+    def file_version(self, path: Path) -> str | None:
+        """The ``model_version`` a result file was written for, or None if
+        it cannot be read as a result file."""
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        v = doc.get("model_version") if isinstance(doc, dict) else None
+        return v if isinstance(v, str) else None
+
+    def info(self) -> dict[str, Any]:
+        """What the directory holds: ``root``, ``exists``, ``version`` (this
+        cache's model version), ``files`` (result files, any version),
+        ``current`` (those of ``version``), ``other`` (the rest, unreadable
+        ones included), ``bytes`` (the size of all result files),
+        ``current_bytes`` and ``temporary`` (temporary files of writes in
+        progress or of killed runs)."""
+        files = current = size = current_size = 0
+        for p in self.files():
+            try:
+                n = p.stat().st_size
+            except OSError:             # removed meanwhile
+                continue
+            files += 1
+            size += n
+            if self.file_version(p) == self.version:
+                current += 1
+                current_size += n
+        temps = sum(1 for _ in self.root.glob(f"{TMP_PREFIX}*")) if self.root.is_dir() else 0
+        return {"root": str(self.root), "exists": self.root.is_dir(), "version": self.version,
+                "files": files, "current": current, "other": files - current,
+                "bytes": size, "current_bytes": current_size, "temporary": temps}
+
+    def prune(self) -> int:
+        """Remove the result files not of this cache's model version (and
+        unreadable ones), and temporary files older than
+        :data:`STALE_TMP_SECONDS`; returns how many files were removed."""
         n = 0
         for p in self.files():
-            p.unlink(missing_ok=True)
-            n += 1
-        return n
+            if self.file_version(p) != self.version:
+                n += _unlink(p)
+        return n + self._remove_stale_temps()
 
-    def _remove_stale_temps(self) -> None:
-        """Temporary files left by a run killed mid-write (never read)."""
+    def clear(self) -> int:
+        """Remove every result file (all versions) and stale temporary
+        files; returns how many."""
+        n = 0
+        for p in self.files():
+            n += _unlink(p)
+        return n + self._remove_stale_temps()
+
+    def _remove_stale_temps(self) -> int:
+        """Temporary files left by a run killed mid-write (never read);
+        returns how many were removed.  Recent ones may be a running
+        sweep's and are kept."""
+        if not self.root.is_dir():
+            return 0
         cutoff = time.time() - STALE_TMP_SECONDS
+        n = 0
         for p in self.root.glob(f"{TMP_PREFIX}*"):
             try:
                 if p.stat().st_mtime < cutoff:
                     p.unlink()
+                    n += 1
             except OSError:
                 pass
+        return n
+
+
+def _unlink(p: Path) -> int:
+    """1 if *p* was removed, 0 if it was already gone."""
+    try:
+        p.unlink()
+    except FileNotFoundError:
+        return 0
+    return 1

@@ -13,6 +13,10 @@ scenarios run
 * on a pool of worker processes, one per core by default (``workers=None``),
 * or on a Dask cluster (``scheduler=`` an address or a ``distributed.Client``).
 
+:func:`grid` builds the scenarios of a sweep: the cartesian product of
+values of Scenario fields, e.g. ``sweep(grid(lock=["giant", "fine"],
+cpus=[2, 8], seed=range(5)))``.
+
 Rows are the same whichever way they were computed: a run is deterministic,
 rows are assembled in the order of the scenarios given, and every row goes
 through JSON (the cache's format) before it is returned, so a row read from
@@ -20,23 +24,108 @@ the cache and one just computed are equal, value for value and type for type.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import fields
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 from tqdm import tqdm
 
 from ..errors import ConfigError
 from .cache import ResultCache
-from .scenario import Result, Scenario, simulate
+from .scenario import Result, Scenario, build_params, simulate
 
 # Below this many scenarios to compute, a process pool costs more than it saves.
 MIN_PARALLEL = 4
+
+
+def grid(base: Scenario | None = None, **axes: Any) -> list[Scenario]:
+    """The scenarios of a sweep: the cartesian product of *axes* applied to
+    *base* (default ``Scenario()``) with :meth:`Scenario.with_`.
+
+    Each keyword is a Scenario field mapped to its values: a list, tuple,
+    range or other ordered iterable (a numpy array, a generator); a scalar
+    (a string, a number, a bool, and for ``overrides`` a dict) is an axis of
+    one value.  ``overrides`` takes dicts (or sequences of key-value pairs),
+    each merged into the base's overrides.
+
+    The order is deterministic: the first axis is the outermost loop, the
+    last one varies fastest, and values keep the order given::
+
+        grid(lock=["giant", "fine"], cpus=[2, 8])
+        # giant/2, giant/8, fine/2, fine/8
+
+    Raises :class:`~reproduce.errors.ConfigError` naming the field and the
+    value for an unknown field, an empty axis, a value the Scenario rejects
+    (see :func:`~reproduce.bench.scenario.check`) or an unknown or
+    out-of-range override parameter; nothing is simulated.
+    """
+    if base is None:
+        base = Scenario()
+    elif not isinstance(base, Scenario):
+        raise ConfigError(f"base={base!r}: must be a Scenario (or None for Scenario())")
+    names = [f.name for f in fields(Scenario)]
+    values: list[list[Any]] = []
+    for name, axis in axes.items():
+        if name not in names:
+            raise ConfigError(f"unknown Scenario field {name!r} (given {axis!r}): "
+                              f"valid fields are {', '.join(names)}")
+        vals = _axis_values(name, axis)
+        if not vals:
+            raise ConfigError(f"{name}={axis!r}: empty axis; give at least one value")
+        values.append(vals)
+    out: list[Scenario] = []
+    checked: set[str] = set()          # overrides already checked (values may be lists)
+    for combo in itertools.product(*values):
+        kw = dict(zip(axes, combo))
+        try:
+            s = base.with_(**kw)
+        except (TypeError, ValueError) as err:
+            if isinstance(err, ConfigError):
+                raise
+            # with_ could not merge an overrides value into a dict
+            raise ConfigError(f"overrides={kw.get('overrides')!r}: must be a dict of "
+                              f"parameter=value ({err})") from None
+        if s.overrides and repr(s.overrides) not in checked:
+            _check_overrides(s.overrides)
+            checked.add(repr(s.overrides))
+        out.append(s)
+    return out
+
+
+def _axis_values(name: str, axis: Any) -> list[Any]:
+    """One axis as a list of values (a scalar is one value)."""
+    if isinstance(axis, (str, bytes, Mapping)) or not isinstance(axis, Iterable) \
+            or (name == "overrides" and _is_pairs(axis)):
+        vals = [axis]
+    elif isinstance(axis, (set, frozenset)):
+        raise ConfigError(f"{name}={axis!r}: a set has no order; give a list or a tuple")
+    else:
+        vals = list(axis)
+    # numpy scalars (from an array axis) as Python ones, which Scenario checks
+    return [v.item() if callable(getattr(v, "item", None))
+            and not isinstance(v, (str, bytes, Mapping, tuple, list)) else v for v in vals]
+
+
+def _is_pairs(axis: Any) -> bool:
+    """``(("key", value), ...)``: one overrides value, not an axis of them."""
+    return isinstance(axis, (tuple, list)) and bool(axis) and all(
+        isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in axis)
+
+
+def _check_overrides(overrides: tuple[tuple[str, Any], ...]) -> None:
+    """Unknown or out-of-range override parameters, found before any run (as
+    :func:`~reproduce.bench.scenario.build_params` would find them, without
+    the calibration, which the overrides do not depend on)."""
+    try:
+        build_params(Scenario(calibrated=False, overrides=overrides))
+    except ConfigError as err:
+        raise ConfigError(f"overrides={dict(overrides)!r}: {err}") from None
 
 
 def summarize(r: Result) -> dict[str, Any]:
