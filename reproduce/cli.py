@@ -739,9 +739,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (ConfigError, _Usage) as err:
         print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
+        _print_notes(err)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print(f"{PROG}: interrupted", file=sys.stderr)
+        _print_notes(err)
         return 130
     except Exception as err:   # a value the model does not check, or a bug
         if getattr(args, "debug", None) or os.environ.get("REPRODUCE_TRACEBACK"):
@@ -750,7 +752,14 @@ def main(argv: Sequence[str] | None = None) -> int:
               "(a parameter value the model does not check, or a bug; "
               "rerun with --debug or REPRODUCE_TRACEBACK=1 for the traceback)",
               file=sys.stderr)
+        _print_notes(err)
         return 1
+
+
+def _print_notes(err: BaseException) -> None:
+    """What a sweep added to the error: the failing scenario, what was saved."""
+    for note in getattr(err, "__notes__", ()):
+        print(f"{PROG}: {_one_line(note)}", file=sys.stderr)
 
 
 def _one_line(err: BaseException) -> str:

@@ -288,3 +288,15 @@ def test_failing_scenario_in_pool_keeps_finished_rows(tmp_path, monkeypatch, ser
     df = sweep(SCENARIOS, workers=1, cache=root)
     assert c.calls == len(SCENARIOS) - done
     pd.testing.assert_frame_equal(df, serial)
+
+
+def test_failure_names_the_scenario_and_what_was_saved(tmp_path, monkeypatch):
+    """A scenario that fails keeps its exception type, and the exception says
+    which scenario it was and how many finished rows the cache holds."""
+    count_calls(monkeypatch, fail_at=3, exc=ValueError)
+    with pytest.raises(ValueError) as info:
+        sweep(SCENARIOS, workers=1, cache=tmp_path / "c")
+    notes = "\n".join(info.value.__notes__)
+    assert f"while simulating {SCENARIOS[2]!r}" in notes
+    assert f"2 of {len(SCENARIOS)} scenarios finished, saved in {tmp_path / 'c'}" in notes
+    assert len(result_files(tmp_path / "c")) == 2

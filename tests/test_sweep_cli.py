@@ -284,3 +284,24 @@ def test_cache_needs_an_action(capsys):
     check_usage_error(code, err, "ACTION")
     code, _, err = run(capsys, "cache", "info", "--cache-dir", __file__)
     check_usage_error(code, err, "--cache-dir", "not a directory")
+
+
+def test_cli_sweep_failure_says_which_scenario_and_what_was_saved(capsys, tmp_path, monkeypatch):
+    """A run that breaks midway (here: a bug injected into simulate) exits 1
+    and names the scenario and the finished rows kept in the cache."""
+    import reproduce.bench.sweep as sweep_mod
+    real, calls = sweep_mod.simulate, []
+
+    def flaky(s):
+        calls.append(s)
+        if len(calls) == 2:
+            raise RuntimeError("injected")
+        return real(s)
+
+    monkeypatch.setattr(sweep_mod, "simulate", flaky)
+    code, _, err = run(capsys, "sweep", *FIXED, "-g", "seed=0:3", "--workers", "1",
+                       "--cache-dir", str(tmp_path / "c"))
+    assert code == 1
+    assert "RuntimeError: injected" in err
+    assert f"while simulating {calls[1]!r}" in err
+    assert f"sweep stopped with 1 of 3 scenarios finished, saved in {tmp_path / 'c'}" in err

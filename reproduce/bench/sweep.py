@@ -240,12 +240,30 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
                 _run_dask(todo, scheduler, done)
             elif nworkers == 1 or len(todo) < MIN_PARALLEL:
                 for k, s in todo:
-                    done(k, s, compute_row(s))
+                    try:
+                        row = compute_row(s)
+                    except BaseException as e:
+                        _note_failed(e, s)
+                        raise
+                    done(k, s, row)
             else:
                 _run_pool(todo, min(nworkers, len(todo)), done)
+    except BaseException as e:
+        where = f"saved in {store.root}; the same sweep resumes from there" if store is not None \
+            else "not saved (cache=False)"
+        e.add_note(f"sweep stopped with {len(rows)} of {len(unique)} scenarios finished, "
+                   f"{where}")
+        raise
     finally:
         bar.close()
     return pd.DataFrame([rows[k] for k in keys])
+
+
+def _note_failed(e: BaseException, s: Scenario) -> None:
+    """Name the scenario an error came from (a note on the exception, which
+    keeps its type)."""
+    if not isinstance(e, KeyboardInterrupt):
+        e.add_note(f"while simulating {s!r}")
 
 
 def _check_workers(workers: Any) -> int:
@@ -304,6 +322,7 @@ def _run_pool(todo: list[tuple[str, Scenario]], nworkers: int, done) -> None:
                 try:
                     row = fut.result()
                 except BaseException as e:   # noqa: BLE001 - re-raised below
+                    _note_failed(e, s)
                     errors.append(e)
                     continue
                 done(k, s, row)
@@ -349,7 +368,12 @@ def _run_dask(todo: list[tuple[str, Scenario]], scheduler: Any, done) -> None:
         try:
             for fut in distributed.as_completed(list(futures)):
                 k, s = futures[fut]
-                done(k, s, fut.result())
+                try:
+                    row = fut.result()
+                except BaseException as e:
+                    _note_failed(e, s)
+                    raise
+                done(k, s, row)
         except BaseException:
             client.cancel(list(futures))
             raise
