@@ -29,3 +29,7 @@ def lookup(table: Mapping[str, Any], key: str, what: str,
     except KeyError:
         names = ", ".join(sorted(table) if known is None else known)
         raise ConfigError(f"unknown {what} {key!r}: known are {names}") from None
+
+
+class InvariantError(AssertionError):
+    """A debug check inside the simulation failed: the model is wrong."""

@@ -284,7 +284,7 @@ def link_code_packages(packages: Sequence[tuple[str, int]]) -> tuple[CodePackage
         require(isinstance(item, (tuple, list)) and len(item) == 2,
                 f"code package {item!r}: must be a (name, size in bytes) pair")
         name, size = item
-        require(isinstance(name, str) and name and name not in seen,
+        require(isinstance(name, str) and bool(name) and name not in seen,
                 f"code package name {name!r}: must be a unique non-empty string")
         require(isinstance(size, int) and not isinstance(size, bool) and size > 0,
                 f"code package {name!r} size={size!r}: must be a positive number of bytes")

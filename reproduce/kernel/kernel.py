@@ -32,13 +32,15 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InvariantError
 from ..machine.cacheline import HIT, MISS, TRANSFER
 from ..machine.cpu import CPU, IDLE, KERNEL, SPIN, USER
 from ..machine.engine import Engine
 from ..machine.memory import PhysicalMemory
 from ..params import Params
 from .locking import LockPolicy
+from .profile import ProfileKeys
+from .spinlock import Spinlock
 from .proc import (BLOCKED, CALL, EXIT, RUN, RUNNING, SLEEP, SPAWN, THREAD, TOUCH,
                    ZOMBIE, Process, Thread)
 from .sched import ReadyQueue
@@ -53,20 +55,6 @@ def _exponentials(rng, block: int = 256) -> Iterator[float]:
     gives (numpy scales a standard exponential), at a fraction of the cost."""
     while True:
         yield from rng.standard_exponential(block).tolist()
-
-
-class ProfileKeys(dict):
-    """``keys[entry, subsys]`` is the profile and lock_stat class
-    ``"entry:subsys"``, formatted once per pair (every kernel entry needs
-    it)."""
-
-    def __missing__(self, pair: tuple[str, str]) -> str:
-        key = self[pair] = f"{pair[0]}:{pair[1]}"
-        return key
-
-
-class InvariantError(AssertionError):
-    """A debug check inside the simulation failed: the model is wrong."""
 
 
 class Core:
@@ -92,7 +80,7 @@ class Core:
         self.entry = ""
         self.subsys = ""
         self.key = ""                # "entry:subsystem": the profile and lock_stat class
-        self.lock = None
+        self.lock: Spinlock | None = None
         self.work_left = 0.0
         self.seg_start = 0
         self.factor = 1.0
@@ -283,6 +271,7 @@ class Kernel:
         """Continue the current thread's program until it enters the kernel
         or starts a user run."""
         t = core.thread
+        assert t is not None         # called only with a thread to run
         while True:
             act = t.pending
             if act is not None:
@@ -397,6 +386,7 @@ class Kernel:
     def _preempt_user(self, core: Core) -> None:
         now = self.engine.now
         t = core.thread
+        assert t is not None         # user mode runs a thread
         t.user_cycles += now - core.cpu.since
         t.pending = (RUN, core.user_end - now)
         core.token += 1
@@ -475,6 +465,7 @@ class Kernel:
                     cycles += kcost
         if self.trace is not None or self.debug:
             self._watch_entry(core, r, waited, kcost)
+        assert core.hold is not None  # set by _enter, _continue or _serve
         path, arg = core.hold
         pc = path(core, arg)
         nxt = core.next
@@ -526,6 +517,7 @@ class Kernel:
             self._trace(core, "shared kernel data", f"{self.kdata.lines} lines written", kcost)
 
     def _trace(self, core: Core, step: str, detail: str, cycles: int = 0) -> None:
+        assert self.trace is not None  # callers check that tracing is on
         self.trace.append({"cycle": self.engine.now, "cpu": core.id, "step": step,
                            "detail": detail, "cycles": cycles})
 
@@ -595,6 +587,7 @@ class Kernel:
         """Start the further part of a path under its own lock (no trap:
         the CPU is still in the kernel).  Its profile key is
         ``entry:part``."""
+        assert core.next is not None  # _hold_done checked
         part, pcpu, fn, arg = core.next
         core.next = None
         core.subsys = part
@@ -782,6 +775,7 @@ class Kernel:
         phase wake on the same tick, on every CPU at once."""
         _, period, phase = act
         t = core.thread
+        assert t is not None         # a system call runs in a thread
         now_tick = core.ticks
         wake = now_tick + 1 + (phase - now_tick - 1) % period
         t.state = BLOCKED
@@ -806,13 +800,15 @@ class Kernel:
 
     def _p_thread(self, core: Core, act: tuple) -> int:
         _, name, program = act
-        p = core.thread.process
+        parent = core.thread
+        assert parent is not None    # a system call runs in a thread
+        p = parent.process
         cycles = self.c["page_alloc"]
         if self.mm is not None and p.container is not None and p.live == 1:
             before = self.mem.in_use
             self.mm.make_multithreaded(p.container, core.cpu)
             cycles += (self.mem.in_use - before) * self.c["pgdir_copy"]
-        t = self._add_thread(p, name, program, core.thread.priority, None, core.id,
+        t = self._add_thread(p, name, program, parent.priority, None, core.id,
                              enqueue=False)
         self._then(core, "readyq", t.cpu if t.cpu is not None else core.id,
                    self._p_enqueue, t)
@@ -820,6 +816,7 @@ class Kernel:
 
     def _p_exit(self, core: Core, _: Any) -> int:
         t = core.thread
+        assert t is not None         # a system call runs in a thread
         t.state = ZOMBIE
         t.finished_at = self.engine.now
         p = t.process
@@ -957,6 +954,7 @@ class Kernel:
                         f"{pa:#010x} (TLB {'hit' if hit else 'miss, page walk'}; "
                         f"its cost is part of the path's cycles)")
         got = self.mm.read_local(cpu, "current_thread")
+        assert core.thread is not None  # checked by the caller
         want = core.thread.tid
         if got != want:
             raise InvariantError(f"CPU {core.id}: CPU-local current_thread={got}, "

@@ -48,6 +48,7 @@ freed frame.
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import Any
 
 from ..errors import ConfigError, require
 from ..machine.cpu import CPU
@@ -195,6 +196,7 @@ class MemoryManager:
                   tables: set[int]) -> None:
         """Map one page at boot; remember its page table in *tables*."""
         pte_pa = walkpgdir(self.mem, pgdir, va, True, pde_flags)
+        assert pte_pa is not None            # alloc=True always finds or makes the table
         tables.add(pte_pa - 4 * PTX(va))
         self.mem.write32(pte_pa, pa | perm)
 
@@ -267,8 +269,9 @@ class MemoryManager:
         container is a ConfigError."""
         c = self._check_container(container)
         for i, cur in enumerate(self._current):
-            if cur is c:
-                self.switch(self._cpus[i], None)
+            cpu = self._cpus[i]
+            if cur is c and cpu is not None:         # current only on a booted CPU
+                self.switch(cpu, None)
                 self.counters["lazy_cpus_moved"] += 1
         for i in range(self.ncpus):
             if self._installed[i] is c:
@@ -310,10 +313,10 @@ class MemoryManager:
         c.multithreaded = True
         if c.pgdir is not None:
             return SwitchResult(False, 0)
-        self._new_container_pgdir(c, cpu)
+        pgdir = self._new_container_pgdir(c, cpu)
         loaded = False
         if self._current[cpu.id] is c:
-            self._lcr3(cpu, c.pgdir)
+            self._lcr3(cpu, pgdir)
             loaded = True
         return SwitchResult(loaded, 1)
 
@@ -336,12 +339,14 @@ class MemoryManager:
         """(page directory *cpu_id* uses for *c*, pages allocated): the
         container pgdir for its owner, else the CPU's own copy, made on first
         use (Figure 4c)."""
+        owner_pgdir = c.pgdir
+        assert owner_pgdir is not None       # called only for multithreaded layouts
         if c.owner == cpu_id:
-            return c.pgdir, 0
+            return owner_pgdir, 0
         pgdir = c.cpu_pgdirs.get(cpu_id)
         if pgdir is not None:
             return pgdir, 0
-        pgdir = copy_pgdir(self.mem, c.pgdir)
+        pgdir = copy_pgdir(self.mem, owner_pgdir)
         write_pde(self.mem, pgdir, CPULOCAL_VA, self._cpulocal_pde[cpu_id])
         c.cpu_pgdirs[cpu_id] = pgdir
         self.counters["cpu_pgdirs_copied"] += 1
@@ -535,7 +540,8 @@ class MemoryManager:
             self._check_booted(cpu)
         pte_pa = self._container_pte(c, va)
         pte = self.mem.read32(pte_pa) if pte_pa is not None else 0
-        require(pte & PTE_P, f"va {va:#x} is not mapped in container {c.id}: nothing to protect")
+        if pte_pa is None or not pte & PTE_P:
+            raise ConfigError(f"va {va:#x} is not mapped in container {c.id}: nothing to protect")
         new = pte | PTE_W if writable else pte & ~PTE_W
         if new == pte:
             return ProtectResult(False)
@@ -549,7 +555,9 @@ class MemoryManager:
             self.counters["ipis_avoided"] += len(others)
             return ProtectResult(True, ipis_avoided=len(others))
         for k in others:
-            self._cpus[k].tlb.invlpg(va)     # the shootdown IPI's handler
+            other = self._cpus[k]
+            if other is not None:            # a TLB context exists only on a booted CPU
+                other.tlb.invlpg(va)         # the shootdown IPI's handler
         self.counters["ipis_sent"] += len(others)
         return ProtectResult(True, ipis_sent=len(others))
 
@@ -574,7 +582,8 @@ class MemoryManager:
         if container.owner == cpu_id:
             return container.pgdir
         pgdir = container.cpu_pgdirs.get(cpu_id)
-        require(pgdir is not None, f"CPU {cpu_id} has not run container {container.id}")
+        if pgdir is None:
+            raise ConfigError(f"CPU {cpu_id} has not run container {container.id}")
         return pgdir
 
     def pgtab_owner(self, pgtab: int) -> str:
@@ -601,7 +610,7 @@ class MemoryManager:
         IPIs avoided and sent, CR3 loads, page directories copied (cumulative),
         and ``pages_per_container`` ({container id: pages}, the one non-scalar)."""
         per = {c.id: c.npages for c in self.containers.values()}
-        out = {"ncpus": self.ncpus, "mp": self.mp, "boot_pages": self.boot_pages,
+        out: dict[str, Any] = {"ncpus": self.ncpus, "mp": self.mp, "boot_pages": self.boot_pages,
                "pages_in_use": self.mem.in_use, "containers": len(self.containers),
                "container_pages": sum(per.values()),
                "max_container_pages": max(per.values(), default=0)}

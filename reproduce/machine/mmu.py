@@ -146,6 +146,7 @@ def mappages(mem: PhysicalMemory, pgdir: int, va: int, size: int, pa: int,
     last = PGROUNDDOWN(va + size - 1)
     while True:
         pte_pa = walkpgdir(mem, pgdir, a, True)
+        assert pte_pa is not None            # alloc=True always finds or makes the table
         mem.write32(pte_pa, pa | perm | PTE_P)
         if a == last:
             break
