@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: all venv test reproduce lab bench clean distclean
+.PHONY: all venv test reproduce lab bench fast clean distclean
 
 all: test
 
@@ -55,8 +55,16 @@ reproduce: $(STAMP)
 lab: $(VENV)/.lab-installed
 	$(VENV)/bin/jupyter lab notebooks
 
+# The benchmark times the Python sources and, if it can be built, the
+# compiled build (reproduce.fast) too.
 bench: $(VENV)/.bench-installed
+	-$(PY) -m reproduce.fast build
 	$(PY) -m reproduce.bench.speed
+
+# The optional compiled build of the hot modules (mypyc; needs a C compiler).
+# Used when REPRODUCE_COMPILED=1, e.g. REPRODUCE_COMPILED=1 make reproduce.
+fast: $(STAMP)
+	$(PY) -m reproduce.fast build
 
 # Build and test debris; results, figures and notebooks are kept.
 clean:
