@@ -29,7 +29,10 @@ on the machine only ever slow a run down).  Prints a table and writes
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -84,6 +87,43 @@ def time_engine_only(s: Scenario) -> dict[str, Any]:
             "cycles": q["cycles"], "lock_util": q["lock_utilization"], "modes": q["modes"]}
 
 
+CASES = ("synthetic, ideal machine", "synthetic, Pentium II costs",
+         "paper workload (uncalibrated)")
+
+
+def cases(horizon: int) -> dict[str, Scenario]:
+    """The three cases timed for both builds, by name."""
+    return dict(zip(CASES, (synthetic(ideal=True, horizon=horizon), synthetic(horizon=horizon),
+                            Scenario(calibrated=False))))
+
+
+def compiled_child(horizon: int, reps: int) -> dict[str, dict[str, Any]]:
+    """In a process started with REPRODUCE_COMPILED=1: time :data:`CASES`."""
+    from .. import fast
+    if not fast.compiled():
+        raise RuntimeError("the compiled build is not loaded")
+    return {name: best([time_ours(s) for _ in range(reps)])
+            for name, s in cases(horizon).items()}
+
+
+def time_compiled(horizon: int, reps: int) -> dict[str, dict[str, Any]] | None:
+    """:func:`compiled_child` in a subprocess on the compiled build of the
+    current model version (``make fast``); None if there is none."""
+    from .. import fast
+    if not (fast.build_path() / fast.MANIFEST).exists():
+        return None
+    code = ("import json; from reproduce.bench import speed; "
+            f"print(json.dumps(speed.compiled_child({horizon}, {reps})))")
+    env = dict(os.environ, REPRODUCE_COMPILED="1")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        print(f"compiled build not timed: {done.stderr.strip().splitlines()[-1:]}",
+              file=sys.stderr)
+        return None
+    return json.loads(done.stdout)
+
+
 def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return min(runs, key=lambda r: r["wall_s"])
 
@@ -107,7 +147,8 @@ def measure(horizon: int = 300_000_000, reps: int = 3,
     rows: list[dict[str, Any]] = []
 
     # 1. Ours (ideal) against SimPy, interleaved.
-    s_ideal = synthetic(ideal=True, horizon=horizon)
+    named = cases(horizon)
+    s_ideal, s_full, s_paper = (named[c] for c in CASES)
     ours, simpy_runs, bare_runs = [], [], []
     for _ in range(reps):
         ours.append(time_ours(s_ideal))
@@ -120,12 +161,16 @@ def measure(horizon: int = 300_000_000, reps: int = 3,
     identical = o["modes"] == [m + [0] for m in q["modes"]] and e["modes"] == q["modes"]
 
     # 2. Ours with the Pentium II costs; 3. the paper's workload.
-    s_full = synthetic(horizon=horizon)
     f = best([time_ours(s_full) for _ in range(reps)])
     rows.append(row("synthetic, Pentium II costs", "ours", s_full, f, reps))
-    s_paper = Scenario(calibrated=False)
     p = best([time_ours(s_paper) for _ in range(reps)])
     rows.append(row("paper workload (uncalibrated)", "ours", s_paper, p, reps))
+    # The same three cases on the compiled build, if there is one.
+    comp = time_compiled(horizon, reps)
+    if comp is not None:
+        for name in CASES:
+            rows.append(row(name, "ours, compiled", named[name], comp[name], reps))
+        identical = identical and comp[CASES[0]]["modes"] == o["modes"]
 
     # 4. Wall time against simulated cycles.
     s_short = synthetic(horizon=horizon // 4)
@@ -149,7 +194,7 @@ def measure(horizon: int = 300_000_000, reps: int = 3,
     paper = by[("paper workload (uncalibrated)", "ours")]
     short = by[("synthetic, 1/4 horizon", "ours")]
     ideal_e = by[("synthetic, ideal machine", "engine only")]
-    ratios = {
+    ratios: dict[str, float] = {
         "ours_over_simpy_ideal": ideal_o["acq_per_s"] / ideal_q["acq_per_s"],
         "engine_only_over_simpy": ideal_e["acq_per_s"] / ideal_q["acq_per_s"],
         "kernel_model_cost_over_engine_only": ideal_o["us_per_acq"] / ideal_e["us_per_acq"],
@@ -162,6 +207,12 @@ def measure(horizon: int = 300_000_000, reps: int = 3,
         "per_cpu_cost_8_over_2": per_cpu[8] / per_cpu[2],
         "per_cpu_cost_32_over_2": per_cpu[32] / per_cpu[2],
     }
+    if comp is not None:
+        ci, cf, cp = (by[(c, "ours, compiled")] for c in CASES)
+        ratios["compiled_over_simpy_ideal"] = ci["acq_per_s"] / ideal_q["acq_per_s"]
+        ratios["compiled_paper_over_synthetic_per_acq"] = cp["us_per_acq"] / cf["us_per_acq"]
+        ratios["compiled_speedup_ideal"] = ideal_o["us_per_acq"] / ci["us_per_acq"]
+        ratios["compiled_speedup_paper"] = paper["us_per_acq"] / cp["us_per_acq"]
     return df, ratios
 
 
@@ -181,7 +232,7 @@ def report(df: pd.DataFrame, ratios: dict[str, float]) -> str:
         "",
         f"ours / SimPy, acquisitions per wall-second (same model, ideal machine): "
         f"{r['ours_over_simpy_ideal']:.2f}x   (target >= 3x)",
-        f"  same cycles per CPU and mode as SimPy (all three versions): "
+        f"  same cycles per CPU and mode as SimPy (every version timed): "
         f"{'yes' if r['same_cycles_as_simpy'] else 'NO'}"
         f" (lock utilization {r['lock_util_ours']:.6f} vs {r['lock_util_simpy']:.6f})",
         f"  our engine alone (the same model as plain callbacks, no kernel model) / SimPy: "
@@ -191,12 +242,26 @@ def report(df: pd.DataFrame, ratios: dict[str, float]) -> str:
         f"ours with Pentium II costs / SimPy ideal: {r['ours_full_over_simpy']:.2f}x",
         f"paper workload / synthetic, wall time per acquisition: "
         f"{r['paper_over_synthetic_per_acq']:.2f}x   (target <= 2x)",
+        *compiled_lines(r),
         f"4x the simulated cycles costs {r['wall_4x_over_1x_cycles']:.2f}x the wall time"
         f"   (linear: 4)",
         f"wall time per CPU, 8 vs 2 CPUs: {r['per_cpu_cost_8_over_2']:.2f}x; "
         f"32 vs 2 CPUs: {r['per_cpu_cost_32_over_2']:.2f}x   (flat: 1)",
     ]
     return "\n".join(lines)
+
+
+def compiled_lines(r: dict[str, float]) -> list[str]:
+    if "compiled_over_simpy_ideal" not in r:
+        return ["compiled build (make fast): not built, not timed"]
+    return [
+        f"compiled build (REPRODUCE_COMPILED=1) / SimPy, same model, ideal machine: "
+        f"{r['compiled_over_simpy_ideal']:.2f}x   (target >= 3x)",
+        f"  compiled against the Python sources: {r['compiled_speedup_ideal']:.2f}x faster "
+        f"(synthetic), {r['compiled_speedup_paper']:.2f}x (paper workload)",
+        f"compiled, paper workload / synthetic, wall time per acquisition: "
+        f"{r['compiled_paper_over_synthetic_per_acq']:.2f}x   (target <= 2x)",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

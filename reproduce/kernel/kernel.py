@@ -136,15 +136,15 @@ class Kernel:
             sw.update(switches)
         self.switches = sw
         # The switches as attributes: the hot path reads them on every entry.
-        self._kdata_bounce = sw["kernel_data_bounce"]
-        self._readyq_bounce = sw["readyq_bounce"]
-        self._slowdown = costs["spin_slowdown"] if sw["spin_slowdown"] else 0.0
+        self._kdata_bounce: bool = sw["kernel_data_bounce"]
+        self._readyq_bounce: bool = sw["readyq_bounce"]
+        self._slowdown: float = costs["spin_slowdown"] if sw["spin_slowdown"] else 0.0
         # Costs read on every entry, bound once; a cache-line access costs
         # by its outcome, so a tuple indexed by HIT, MISS, TRANSFER.
-        self._trap = costs["trap"]
-        self._locked_rmw = costs["locked_rmw"]
-        self._mp_overhead = costs["mp_entry_overhead"]
-        self._line_costs = tuple({HIT: 0, MISS: costs["memory_access"],
+        self._trap: int = costs["trap"]
+        self._locked_rmw: int = costs["locked_rmw"]
+        self._mp_overhead: int = costs["mp_entry_overhead"]
+        self._line_costs: tuple[int, ...] = tuple({HIT: 0, MISS: costs["memory_access"],
                                   TRANSFER: costs["line_transfer"]}[r] for r in range(3))
         self.cores = [Core(CPU(i, mem, costs["tlb_entries"], i * costs["tsc_skew"]))
                       for i in range(ncpus)]
@@ -165,7 +165,6 @@ class Kernel:
         self._pid = 0
         self._tid = 0
         # Bind hot callbacks once.
-        self._at = engine.at
         self._keys = ProfileKeys()
         self._p_call_cb = self._p_call
         self._user_done_cb = self._user_done
@@ -174,7 +173,7 @@ class Kernel:
         # Forwarding strategies: the master's request queue (see _forward).
         self._fwd = bool(getattr(policy, "forwarding", False))
         self._master = getattr(policy, "master", 0)
-        self._mp = build == "mp" and getattr(policy, "mp_overhead", True)
+        self._mp: bool = build == "mp" and getattr(policy, "mp_overhead", True)
         self.fwd_queue: list[Core] = []
         self.fwd_line = CacheLine("fwdq")
         self._fwd_arrive_cb = self._fwd_arrive
@@ -291,7 +290,7 @@ class Kernel:
                 core.cpu.set_mode(USER, now)
                 core.token += 1
                 core.user_end = now + cycles
-                self._at(core.user_end, self._user_done_cb, (core, core.token))
+                self.engine.at(core.user_end, self._user_done_cb, (core, core.token))
                 return
             if op == TOUCH:
                 faults = self._touch(core, t, act[1])
@@ -313,11 +312,12 @@ class Kernel:
                 raise ConfigError(f"thread {t.name}: unknown action {act!r}")
             return
 
-    def _user_done(self, arg) -> None:
+    def _user_done(self, arg: tuple[Core, int]) -> None:
         core, token = arg
         if token != core.token:
             return                   # preempted meanwhile
         t = core.thread
+        assert t is not None         # a user run belongs to a thread
         t.user_cycles += self.engine.now - core.cpu.since
         self._resume(core)
 
@@ -488,7 +488,7 @@ class Kernel:
         # Spinners slow the holder (see _restretch); none yet: factor 1.
         factor = core.factor = self._stretch(lock) \
             if self._slowdown and lock is not None and lock.waiters else 1.0
-        self._at(now + math.ceil(core.work_left * factor), self._hold_done_cb,
+        self.engine.at(now + math.ceil(core.work_left * factor), self._hold_done_cb,
                  (core, core.token))
 
     def _watch_entry(self, core: Core, r: int, waited: int, kcost: int) -> None:
@@ -521,12 +521,12 @@ class Kernel:
         self.trace.append({"cycle": self.engine.now, "cpu": core.id, "step": step,
                            "detail": detail, "cycles": cycles})
 
-    def _stretch(self, lock) -> float:
+    def _stretch(self, lock: Spinlock | None) -> float:
         if lock is None or not self._slowdown or lock.kind != "tas":
             return 1.0
         return 1.0 + self._slowdown * len(lock.waiters)
 
-    def _restretch(self, lock) -> None:
+    def _restretch(self, lock: Spinlock) -> None:
         """The number of spinners changed: stretch the holder's remaining work."""
         h = lock.holder
         if h is None or not self._slowdown:
@@ -545,7 +545,7 @@ class Kernel:
         self.engine.at(now + max(0, math.ceil(core.work_left * new)), self._hold_done_cb,
                        (core, core.token))
 
-    def _hold_done(self, arg) -> None:
+    def _hold_done(self, arg: tuple[Core, int]) -> None:
         core, token = arg
         if token != core.token:
             return
@@ -658,17 +658,18 @@ class Kernel:
     def _fwd_resume(self, req: Core) -> None:
         self._leave(req)
 
-    def _release(self, lock) -> None:
+    def _release(self, lock: Spinlock) -> None:
         """Store 0 to the lock word; the next owner runs after the line has
         moved to it."""
         if not lock.waiters:
             lock.holder = None
             return
         nxt = lock.next_waiter(self.rng)
+        assert nxt is not None       # there are waiters
         lock.holder = nxt
         transfers = lock.handoff_transfers(len(lock.waiters) + 1)
         delay = transfers * self._line_costs[TRANSFER]
-        self._at(self.engine.now + delay, self._start_hold_cb, self.cores[nxt])
+        self.engine.at(self.engine.now + delay, self._start_hold_cb, self.cores[nxt])
 
     def _leave(self, core: Core) -> None:
         """Leave the kernel: take interrupts that came in, then return to user
