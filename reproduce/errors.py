@@ -33,3 +33,7 @@ def lookup(table: Mapping[str, Any], key: str, what: str,
 
 class InvariantError(AssertionError):
     """A debug check inside the simulation failed: the model is wrong."""
+
+
+class OutOfMemory(RuntimeError):
+    """kalloc found no free frame."""

@@ -47,11 +47,13 @@ DIR_VAR = "REPRODUCE_COMPILED_DIR"      # where builds live (default .cache/comp
 DEFAULT_DIR = ROOT.parent / ".cache" / "compiled"
 MANIFEST = "manifest.json"
 
-# The modules compiled, as paths under the package.  Not the workload: mypyc
-# would turn its infinite generator expression into a list.
+# The modules compiled, as paths under the package: every module a simulated
+# cycle runs through.  (mypyc treats a generator expression as a list, so
+# these modules write endless sequences as generator functions.)
 COMPILED = ("machine/engine.py", "machine/cpu.py", "machine/cacheline.py", "machine/tlb.py",
+            "machine/memory.py", "machine/mmu.py",
             "kernel/spinlock.py", "kernel/locking.py", "kernel/sched.py", "kernel/proc.py",
-            "kernel/kernel.py")
+            "kernel/kernel.py", "kernel/container.py", "kernel/vm.py", "bench/workload.py")
 
 
 def module_name(rel: str) -> str:
@@ -78,8 +80,10 @@ def build(root: Path | None = None, quiet: bool = True) -> Path:
     directory (kept if it exists already).  Raises ConfigError if mypyc or a
     C compiler is missing or the compilation fails."""
     dest = build_path(root=root)
-    if (dest / MANIFEST).exists():
+    if _complete(dest):
         return dest
+    if dest.exists():                # a build of another module list
+        shutil.rmtree(dest)
     try:
         import mypyc  # noqa: F401
     except ImportError:
@@ -123,8 +127,18 @@ def build(root: Path | None = None, quiet: bool = True) -> Path:
             if not (dest / MANIFEST).exists():   # not a concurrent build that won
                 raise
     if not quiet:
-        print(f"compiled {len(COMPILED)} modules into {dest}")
+        warned = [l for l in (done.stdout + done.stderr).splitlines() if ": warning: " in l]
+        print("\n".join([*warned, f"compiled {len(COMPILED)} modules into {dest}"]))
     return dest
+
+
+def _complete(d: Path) -> bool:
+    """Whether *d* holds a build of every module in ``COMPILED``."""
+    try:
+        modules = json.loads((d / MANIFEST).read_text())["modules"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return all(module_name(rel) in modules for rel in COMPILED)
 
 
 class CompiledFinder(importlib.abc.MetaPathFinder):

@@ -28,7 +28,7 @@ container), which exercises section 3.3 on the MP build.
 from __future__ import annotations
 
 from itertools import count
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -140,6 +140,13 @@ def synthetic_loop(rng: np.random.Generator, user_mean: float, kernel_mean: floa
             yield (CALL, k, "sched")
 
 
+def _job_seeds(entropy: Any) -> Iterator[np.random.SeedSequence]:
+    """The seeds of the dynamic processes, one per job, without end: their
+    own streams, so the jobs spawned do not shift anybody else's draws."""
+    for i in count():
+        yield np.random.SeedSequence(entropy, spawn_key=(7, i))
+
+
 def start_system(kernel, w, seed_seq: np.random.SeedSequence, with_containers: bool) -> None:
     """Create the clusterware's system threads at boot."""
     rng = np.random.default_rng(seed_seq.spawn(1)[0])
@@ -147,7 +154,7 @@ def start_system(kernel, w, seed_seq: np.random.SeedSequence, with_containers: b
     nactive = int(round(nthreads * w["active_fraction"]))
     periods = list(w["period_ticks"])
     seeds = iter(seed_seq.spawn(nthreads + 4))
-    job_seeds = (np.random.SeedSequence(seed_seq.entropy, spawn_key=(7, i)) for i in count())
+    job_seeds = _job_seeds(seed_seq.entropy)
     mm = kernel.mm if with_containers else None
 
     def container():

@@ -41,6 +41,7 @@ from ..params import Params
 from .locking import LockPolicy
 from .profile import ProfileKeys
 from .spinlock import Spinlock
+from .vm import MemoryManager
 from .proc import (BLOCKED, CALL, EXIT, RUN, RUNNING, SLEEP, SPAWN, THREAD, TOUCH,
                    ZOMBIE, Process, Thread)
 from .sched import ReadyQueue
@@ -110,7 +111,7 @@ class Kernel:
 
     def __init__(self, engine: Engine, mem: PhysicalMemory, ncpus: int, build: str,
                  policy: LockPolicy, costs: Params, sched: Params, rng, *,
-                 mm: Any = None, debug: bool = False,
+                 mm: MemoryManager | None = None, debug: bool = False,
                  switches: dict[str, bool] | None = None) -> None:
         if build not in BUILDS:
             raise ConfigError(f"kernel build {build!r}: allowed are {', '.join(BUILDS)}")
@@ -947,15 +948,16 @@ class Kernel:
 
     def _check_cpulocal(self, core: Core) -> None:
         cpu = core.cpu
+        mm = self.mm
+        assert mm is not None and core.thread is not None   # checked by the caller
         if self.trace is not None:
-            va = self.mm.cpulocal_va("current_thread")
+            va = mm.cpulocal_va("current_thread")
             hit = va in cpu.tlb
             pa = cpu.translate(va)
             self._trace(core, "CPU-local read", f"current_thread at va {va:#010x} -> pa "
                         f"{pa:#010x} (TLB {'hit' if hit else 'miss, page walk'}; "
                         f"its cost is part of the path's cycles)")
-        got = self.mm.read_local(cpu, "current_thread")
-        assert core.thread is not None  # checked by the caller
+        got = mm.read_local(cpu, "current_thread")
         want = core.thread.tid
         if got != want:
             raise InvariantError(f"CPU {core.id}: CPU-local current_thread={got}, "

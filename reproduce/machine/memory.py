@@ -11,16 +11,12 @@ from __future__ import annotations
 import heapq
 from array import array
 
-from ..errors import ConfigError, require
+from ..errors import ConfigError, OutOfMemory, require  # noqa: F401 (OutOfMemory: re-exported)
 
 PGSIZE = 4096          # bytes in a page / frame
 PGSHIFT = 12
 WORDS_PER_PAGE = PGSIZE // 4
 MiB = 1 << 20
-
-
-class OutOfMemory(RuntimeError):
-    """kalloc found no free frame."""
 
 
 class PhysicalMemory:
