@@ -24,7 +24,13 @@ import json, sys
 import reproduce.fast as fast
 from reproduce.bench.scenario import Scenario, simulate
 from reproduce.kernel.locking import POLICIES
-out = {"compiled": fast.compiled(), "runs": []}
+from reproduce.bench import experiments
+out = {"compiled": fast.compiled(), "runs": [],
+       # class-level attributes, read from the classes (as the experiments do)
+       "policies": {n: [getattr(c, a) for a in ("name", "per_cpu_readyq", "forwarding",
+                                                "forward_ipi", "master", "mp_overhead")]
+                    for n, c in POLICIES.items()},
+       "lock_designs": experiments.LOCK_DESIGNS}
 runs = [Scenario(workload="synthetic", calibrated=False, cpus=c, ideal=i, spinlock=k,
                  horizon=3_000_000, debug=True)
         for c in (1, 2, 4) for i in (True, False) for k in ("tas", "ticket")]
@@ -70,6 +76,8 @@ def test_compiled_build_gives_the_same_results(tmp_path):
     reference = run_snapshot(False, builds)
     assert ours["compiled"] is True and reference["compiled"] is False
     assert ours["runs"] == reference["runs"]
+    assert ours["policies"] == reference["policies"]
+    assert ours["lock_designs"] == reference["lock_designs"] and reference["lock_designs"]
 
 
 def test_no_build_for_this_version_keeps_the_sources(tmp_path, monkeypatch):

@@ -52,6 +52,8 @@ enforce it.
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..errors import ConfigError, lookup
 from .spinlock import LOCK_KINDS, Spinlock
 
@@ -73,12 +75,14 @@ class LockPolicy:
     ``forward_ipi`` (a forward costs an IPI each way instead of a queue
     write), ``mp_overhead`` (the MP build's per-entry overhead is charged)."""
 
-    name = "none"
-    per_cpu_readyq = False
-    forwarding = False
-    forward_ipi = False
-    master = 0
-    mp_overhead = True
+    # Class-level (ClassVar): read from the classes themselves too (e.g. by
+    # the experiments), which must work in the compiled build as well.
+    name: ClassVar[str] = "none"
+    per_cpu_readyq: ClassVar[bool] = False
+    forwarding: ClassVar[bool] = False
+    forward_ipi: ClassVar[bool] = False
+    master: ClassVar[int] = 0
+    mp_overhead: ClassVar[bool] = True
 
     def __init__(self, kind: str = "tas", ncpus: int = 1) -> None:
         if kind not in LOCK_KINDS:
@@ -144,8 +148,8 @@ class GiantIrq(Giant):
     the two never touch the same list at once."""
 
     name = "giant+irq"
-    IRQ_ENTRIES = ("timer", "ipi")
-    IRQ_PARTS = ("timer", IRQ)
+    IRQ_ENTRIES: ClassVar[tuple[str, ...]] = ("timer", "ipi")
+    IRQ_PARTS: ClassVar[tuple[str, ...]] = ("timer", IRQ)
 
     def __init__(self, kind: str = "tas", ncpus: int = 1) -> None:
         super().__init__(kind, ncpus)
@@ -218,7 +222,7 @@ class Fine(Subsystem):
 
     name = "fine"
     per_cpu_readyq = True
-    PER_CPU = (READYQ, "timer")
+    PER_CPU: ClassVar[tuple[str, ...]] = (READYQ, "timer")
 
     def __init__(self, kind: str = "tas", ncpus: int = 1) -> None:
         super().__init__(kind, ncpus)
