@@ -88,13 +88,20 @@ def time_engine_only(s: Scenario) -> dict[str, Any]:
 
 
 CASES = ("synthetic, ideal machine", "synthetic, Pentium II costs",
-         "paper workload (uncalibrated)")
+         "paper workload (uncalibrated)", "paper workload, longer run")
 
 
 def cases(horizon: int) -> dict[str, Scenario]:
-    """The three cases timed for both builds, by name."""
+    """The cases timed for both builds, by name.  The paper workload twice:
+    as the notebooks run it (60 M cycles of work per benchmark process, about
+    89 M cycles simulated, with the set-up of 100 threads and their page
+    tables), and with its work scaled so that it simulates about as many
+    cycles as the synthetic runs (the cost per acquisition of a long run,
+    where the set-up no longer counts)."""
     return dict(zip(CASES, (synthetic(ideal=True, horizon=horizon), synthetic(horizon=horizon),
-                            Scenario(calibrated=False))))
+                            Scenario(calibrated=False),
+                            Scenario(calibrated=False,
+                                     overrides={"work_cycles": horizon * 2 // 3}))))
 
 
 def compiled_child(horizon: int, reps: int) -> dict[str, dict[str, Any]]:
@@ -155,7 +162,7 @@ def measure(horizon: int = 300_000_000, reps: int = 3,
 
     # 1. Ours (ideal) against SimPy, interleaved.
     named = cases(horizon)
-    s_ideal, s_full, s_paper = (named[c] for c in CASES)
+    s_ideal, s_full, s_paper, s_long = (named[c] for c in CASES)
     ours, simpy_runs, bare_runs = [], [], []
     for _ in range(reps):
         ours.append(time_ours(s_ideal))
@@ -172,6 +179,8 @@ def measure(horizon: int = 300_000_000, reps: int = 3,
     rows.append(row("synthetic, Pentium II costs", "ours", s_full, f, reps))
     p = best([time_ours(s_paper) for _ in range(reps)])
     rows.append(row("paper workload (uncalibrated)", "ours", s_paper, p, reps))
+    pl = best([time_ours(s_long) for _ in range(reps)])
+    rows.append(row(CASES[3], "ours", s_long, pl, reps))
     # The same three cases on the compiled build, if there is one.
     comp = time_compiled(horizon, reps)
     if comp is not None:
@@ -211,15 +220,19 @@ def measure(horizon: int = 300_000_000, reps: int = 3,
         "lock_util_ours": ideal_o["lock_util"],
         "lock_util_simpy": ideal_q["lock_util"],
         "paper_over_synthetic_per_acq": paper["us_per_acq"] / full["us_per_acq"],
+        "paper_long_over_synthetic_per_acq":
+            by[(CASES[3], "ours")]["us_per_acq"] / full["us_per_acq"],
         "wall_4x_over_1x_cycles": full["wall_s"] / short["wall_s"],
         "per_cpu_cost_8_over_2": per_cpu[8] / per_cpu[2],
         "per_cpu_cost_32_over_2": per_cpu[32] / per_cpu[2],
     }
     if comp is not None:
-        ci, cf, cp = (by[(c, "ours, compiled")] for c in CASES)
+        ci, cf, cp, cl = (by[(c, "ours, compiled")] for c in CASES)
         cq = by[(CASES[0], "simpy, beside compiled")]
         ratios["compiled_over_simpy_ideal"] = ci["acq_per_s"] / cq["acq_per_s"]
         ratios["compiled_paper_over_synthetic_per_acq"] = cp["us_per_acq"] / cf["us_per_acq"]
+        ratios["compiled_paper_long_over_synthetic_per_acq"] = \
+            cl["us_per_acq"] / cf["us_per_acq"]
         ratios["compiled_speedup_ideal"] = ideal_o["us_per_acq"] / ci["us_per_acq"]
         ratios["compiled_speedup_paper"] = paper["us_per_acq"] / cp["us_per_acq"]
     return df, ratios
@@ -250,7 +263,8 @@ def report(df: pd.DataFrame, ratios: dict[str, float]) -> str:
         f"{r['kernel_model_cost_over_engine_only']:.2f}x",
         f"ours with Pentium II costs / SimPy ideal: {r['ours_full_over_simpy']:.2f}x",
         f"paper workload / synthetic, wall time per acquisition: "
-        f"{r['paper_over_synthetic_per_acq']:.2f}x   (target <= 2x)",
+        f"{r['paper_over_synthetic_per_acq']:.2f}x   (target <= 2x); "
+        f"longer run: {r['paper_long_over_synthetic_per_acq']:.2f}x",
         *compiled_lines(r),
         f"4x the simulated cycles costs {r['wall_4x_over_1x_cycles']:.2f}x the wall time"
         f"   (linear: 4)",
@@ -269,7 +283,8 @@ def compiled_lines(r: dict[str, float]) -> list[str]:
         f"  compiled against the Python sources: {r['compiled_speedup_ideal']:.2f}x faster "
         f"(synthetic), {r['compiled_speedup_paper']:.2f}x (paper workload)",
         f"compiled, paper workload / synthetic, wall time per acquisition: "
-        f"{r['compiled_paper_over_synthetic_per_acq']:.2f}x   (target <= 2x)",
+        f"{r['compiled_paper_over_synthetic_per_acq']:.2f}x   (target <= 2x); "
+        f"longer run: {r['compiled_paper_long_over_synthetic_per_acq']:.2f}x",
     ]
 
 
