@@ -10,21 +10,24 @@ processes (paper, section 2.3).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generator
+from typing import Any, Final, Generator
 
 # Opcodes of the actions a program yields.
-RUN = 0       # (RUN, cycles): user-mode work, preemptible
-CALL = 1      # (CALL, kernel_cycles, subsystem): a kernel call that returns
-SLEEP = 2     # (SLEEP, period, phase): block until the next tick whose number is phase mod period
-SPAWN = 3     # (SPAWN, name, program, priority, kind): create a dynamic process
-TOUCH = 4     # (TOUCH, va): a user write to virtual address va (may page-fault)
-EXIT = 5      # (EXIT,): terminate the thread (and its process if last)
-THREAD = 6    # (THREAD, name, program): add a thread to this process (multithreaded container)
+RUN: Final = 0       # (RUN, cycles): user-mode work, preemptible
+CALL: Final = 1      # (CALL, kernel_cycles, subsystem): a kernel call that returns
+SLEEP: Final = 2     # (SLEEP, period, phase): block until the next tick whose number is phase mod period
+SPAWN: Final = 3     # (SPAWN, name, program, priority, kind): create a dynamic process
+TOUCH: Final = 4     # (TOUCH, va): a user write to virtual address va (may page-fault)
+EXIT: Final = 5      # (EXIT,): terminate the thread (and its process if last)
+THREAD: Final = 6    # (THREAD, name, program): add a thread to this process (multithreaded container)
 
 Program = Generator[tuple, None, None]
 
 # Thread states.
-READY, RUNNING, BLOCKED, ZOMBIE = "ready", "running", "blocked", "zombie"
+READY: Final = "ready"
+RUNNING: Final = "running"
+BLOCKED: Final = "blocked"
+ZOMBIE: Final = "zombie"
 
 
 @dataclass(eq=False)

@@ -16,9 +16,11 @@ line's cost, and ``bounces`` and ``accesses`` count every line.
 """
 from __future__ import annotations
 
-HIT = 0        # the line was in this CPU's cache in a usable state
-MISS = 1       # fetched from memory: no other cache held it
-TRANSFER = 2   # fetched from, or invalidated in, another CPU's cache
+from typing import Final
+
+HIT: Final = 0        # the line was in this CPU's cache in a usable state
+MISS: Final = 1       # fetched from memory: no other cache held it
+TRANSFER: Final = 2   # fetched from, or invalidated in, another CPU's cache
 
 
 class CacheLine:
