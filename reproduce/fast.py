@@ -187,6 +187,20 @@ def install(root: Path | None = None) -> bool:
     return True
 
 
+def prune(root: Path | None = None) -> int:
+    """Remove the builds of other model versions (and leftovers of killed
+    builds); returns how many directories went."""
+    root = root or builds_dir()
+    keep = model_version()
+    n = 0
+    if root.is_dir():
+        for d in sorted(root.iterdir()):
+            if d.is_dir() and d.name != keep:
+                shutil.rmtree(d, ignore_errors=True)
+                n += 1
+    return n
+
+
 def compiled() -> bool:
     """Whether the kernel module in use is the compiled one."""
     mod = sys.modules.get("reproduce.kernel.kernel")
@@ -197,11 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     ap = argparse.ArgumentParser(prog="python -m reproduce.fast",
                                  description="Build the compiled modules (mypyc).")
-    ap.add_argument("command", choices=["build", "path"],
-                    help="build: compile for the current model version; path: print where")
+    ap.add_argument("command", choices=["build", "path", "prune"],
+                    help="build: compile for the current model version; path: print where; "
+                         "prune: remove the builds of other model versions")
     a = ap.parse_args(argv)
     if a.command == "path":
         print(build_path())
+        return 0
+    if a.command == "prune":
+        print(f"removed {prune()} build(s) of other model versions from {builds_dir()}")
         return 0
     try:
         build(quiet=False)

@@ -136,3 +136,13 @@ def test_env_var_without_a_build_warns_and_runs_the_sources(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
     assert "has no compiled build" in done.stderr and "make fast" in done.stderr
+
+
+def test_prune_keeps_only_the_current_version(tmp_path, monkeypatch):
+    monkeypatch.setenv(fast.DIR_VAR, str(tmp_path))
+    for name in (model_version(), "0123456789abcdef", ".build-killed"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / fast.MANIFEST).write_text("{}")
+    assert fast.prune() == 2
+    assert [d.name for d in tmp_path.iterdir()] == [model_version()]
+    assert fast.main(["prune"]) == 0 and fast.prune() == 0
