@@ -393,6 +393,38 @@ def test_engine_refuses_the_past():
     assert e.pending() == 0
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.booleans()), min_size=1, max_size=300))
+def test_engine_cancel_skips_exactly_the_cancelled(plan):
+    """Events scheduled at random times, some cancelled (enough to force
+    compactions of the heap): the rest run in (time, scheduling) order, each
+    once, and only they count as events."""
+    e, ran, evs = Engine(), [], []
+    for i, (t, _) in enumerate(plan):
+        evs.append(e.at(t, ran.append, i))
+    for ev, (_, cancel) in zip(evs, plan):
+        if cancel:
+            e.cancel(ev)
+            e.cancel(ev)                      # twice: a no-op
+    live = [i for i, (_, c) in enumerate(plan) if not c]
+    assert e.pending() == len(live)
+    e.run()
+    assert ran == sorted(live, key=lambda i: (plan[i][0], i))
+    assert e.events == len(live) and e.pending() == 0
+    e.cancel(evs[0])                          # already run or cancelled: nothing
+    assert e.pending() == 0
+
+
+def test_engine_compacts_a_heap_of_void_events():
+    e = Engine()
+    keep = e.at(1_000, lambda _: None)
+    for k in range(200):
+        e.cancel(e.at(10 + k, lambda _: None))
+    from reproduce.machine.engine import COMPACT_AT
+    assert len(e._heap) <= 2 * COMPACT_AT + 2   # rebuilt without the void ones
+    assert e.pending() == 1 and keep[2] is not None
+
+
 def test_engine_deterministic():
     assert _trace(7) == _trace(7)
     assert _trace(7) != _trace(8)

@@ -66,13 +66,14 @@ class Core:
                  "pending_irqs",
                  "ticks", "entry", "subsys", "key", "lock", "work_left", "seg_start", "factor",
                  "req_tsc", "acq_tsc", "bounced", "hold", "kicked",
-                 "next", "cont", "part", "covers", "runner", "fwd_cost", "fwd_irq")
+                 "next", "cont", "part", "covers", "runner", "fwd_cost", "fwd_irq", "event")
 
     def __init__(self, cpu: CPU) -> None:
         self.id = cpu.id
         self.cpu = cpu
         self.thread: Thread | None = None
         self.token = 0               # bumps to void a scheduled user_done/hold_done
+        self.event: list[Any] | None = None   # that user_done/hold_done, to cancel it
         self.user_end = 0
         self.pending_ticks = 0
         self.pending_ipi = False
@@ -291,7 +292,8 @@ class Kernel:
                 core.cpu.set_mode(USER, now)
                 core.token += 1
                 core.user_end = now + cycles
-                self.engine.at(core.user_end, self._user_done_cb, (core, core.token))
+                core.event = self.engine.at(core.user_end, self._user_done_cb,
+                                            (core, core.token))
                 return
             if op == TOUCH:
                 faults = self._touch(core, t, act[1])
@@ -391,6 +393,8 @@ class Kernel:
         t.user_cycles += now - core.cpu.since
         t.pending = (RUN, core.user_end - now)
         core.token += 1
+        if core.event is not None:   # the user run's end, maybe far ahead
+            self.engine.cancel(core.event)
 
     # ------------------------------------------------------ lock and entry
     def _enter(self, core: Core, entry: str, subsys: str, path: Callable[..., int],
@@ -489,8 +493,8 @@ class Kernel:
         # Spinners slow the holder (see _restretch); none yet: factor 1.
         factor = core.factor = self._stretch(lock) \
             if self._slowdown and lock is not None and lock.waiters else 1.0
-        self.engine.at(now + math.ceil(core.work_left * factor), self._hold_done_cb,
-                 (core, core.token))
+        core.event = self.engine.at(now + math.ceil(core.work_left * factor),
+                                    self._hold_done_cb, (core, core.token))
 
     def _watch_entry(self, core: Core, r: int, waited: int, kcost: int) -> None:
         """The steps of an entry up to its path, for the trace (each with the
@@ -543,8 +547,10 @@ class Kernel:
         core.seg_start = now
         core.factor = new
         core.token += 1
-        self.engine.at(now + max(0, math.ceil(core.work_left * new)), self._hold_done_cb,
-                       (core, core.token))
+        if core.event is not None:
+            self.engine.cancel(core.event)
+        core.event = self.engine.at(now + max(0, math.ceil(core.work_left * new)),
+                                    self._hold_done_cb, (core, core.token))
 
     def _hold_done(self, arg: tuple[Core, int]) -> None:
         core, token = arg

@@ -1,58 +1,89 @@
 """The discrete-event engine.
 
 Like SimPy's core, this is a small dispatcher over a heap.  Time is an integer
-count of CPU cycles.  An event is the tuple ``(time, seq, fn, arg)``; ``seq``
+count of CPU cycles.  An event is the list ``[time, seq, fn, arg]``; ``seq``
 is a global insertion counter, so events at the same cycle run in the order
 they were scheduled and a run is fully deterministic.  Dispatching pops the
-earliest tuple, advances ``now`` and calls ``fn(arg)``.  There is no event
-object and no cancellation: a callback that may have been superseded carries a
-token in ``arg`` and checks it (see ``kernel.cpu``), which keeps the hot path
-to one ``heappush`` and one ``heappop`` per event.
+earliest event, advances ``now`` and calls ``fn(arg)``.
+
+An event can be cancelled (:meth:`Engine.cancel`) by the recipe of the
+``heapq`` documentation: it is marked void (``fn`` set to None) and left in
+the heap, and dispatching skips it.  Without that, a superseded event would
+sit in the heap until its time: a user run of the benchmark preempted by
+every interrupt leaves one per preemption, tens of millions of cycles ahead,
+and the heap would grow to hundreds of entries, each push and pop paying for
+its depth.  When more than half of a large heap is void, it is rebuilt
+without the void events; live events keep their (time, seq), so the order
+of dispatch does not change.
 """
 from __future__ import annotations
 
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any, Callable
 
 from ..errors import require
 
 
+# Rebuild the heap without void events when it has more than this many and
+# they are more than half of it.
+COMPACT_AT = 16
+
+
 class Engine:
     """A heap of timed callbacks; ``now`` is the current cycle."""
 
-    __slots__ = ("now", "events", "_heap", "_seq", "_stopped")
+    __slots__ = ("now", "events", "_heap", "_seq", "_stopped", "_void")
 
     def __init__(self) -> None:
         self.now: int = 0
-        self.events: int = 0          # callbacks dispatched so far
-        self._heap: list[tuple[int, int, Callable[[Any], None], Any]] = []
+        self.events: int = 0          # callbacks dispatched so far (void ones not counted)
+        self._heap: list[list[Any]] = []
         self._seq: int = 0
         self._stopped = False
+        self._void = 0                # cancelled events still in the heap
 
-    def at(self, time: int, fn: Callable[[Any], None], arg: Any = None) -> None:
-        """Run ``fn(arg)`` at absolute cycle *time* (never in the past)."""
+    def at(self, time: int, fn: Callable[[Any], None], arg: Any = None) -> list[Any]:
+        """Run ``fn(arg)`` at absolute cycle *time* (never in the past).
+        Returns the event, for :meth:`cancel`."""
         if time < self.now:
             raise ValueError(f"event at cycle {time} is before now ({self.now})")
-        heappush(self._heap, (time, self._seq, fn, arg))
+        ev = [time, self._seq, fn, arg]
+        heappush(self._heap, ev)
         self._seq += 1
+        return ev
 
-    def after(self, delay: int, fn: Callable[[Any], None], arg: Any = None) -> None:
-        """Run ``fn(arg)`` *delay* cycles (>= 0) from now."""
+    def after(self, delay: int, fn: Callable[[Any], None], arg: Any = None) -> list[Any]:
+        """Run ``fn(arg)`` *delay* cycles (>= 0) from now.  Returns the event."""
         if delay < 0:
             raise ValueError(f"event {delay} cycles from now: the delay must be >= 0")
-        heappush(self._heap, (self.now + delay, self._seq, fn, arg))
+        ev = [self.now + delay, self._seq, fn, arg]
+        heappush(self._heap, ev)
         self._seq += 1
+        return ev
+
+    def cancel(self, ev: list[Any]) -> None:
+        """Void event *ev* if it has not run yet (else nothing happens)."""
+        if ev[2] is None:
+            return                    # already run or cancelled
+        ev[2] = None
+        ev[3] = None
+        self._void += 1
+        heap = self._heap
+        if self._void > COMPACT_AT and 2 * self._void > len(heap):
+            heap[:] = [e for e in heap if e[2] is not None]
+            heapify(heap)
+            self._void = 0
 
     def stop(self) -> None:
         """Make :meth:`run` return after the current callback."""
         self._stopped = True
 
     def pending(self) -> int:
-        """Number of events still queued."""
-        return len(self._heap)
+        """Number of events still to run (cancelled ones not counted)."""
+        return len(self._heap) - self._void
 
     def run(self, until: int | None = None) -> int:
-        """Dispatch events in time order until the heap is empty, :meth:`stop`
+        """Dispatch events in time order until none is left, :meth:`stop`
         is called, or the next event lies beyond cycle *until* (then ``now``
         is set to *until*).  Returns ``now``."""
         if until is not None:
@@ -65,10 +96,15 @@ class Engine:
             if until is not None and heap[0][0] > until:
                 self.now = until
                 break
-            time, _, fn, arg = heappop(heap)
-            self.now = time
+            ev = heappop(heap)
+            fn = ev[2]
+            if fn is None:
+                self._void -= 1
+                continue
+            ev[2] = None              # run: a later cancel() is a no-op
+            self.now = ev[0]
             n += 1
-            fn(arg)
+            fn(ev[3])
         else:
             if until is not None and not self._stopped and self.now < until:
                 self.now = until
