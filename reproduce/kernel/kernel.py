@@ -72,8 +72,10 @@ class Core:
         self.id = cpu.id
         self.cpu = cpu
         self.thread: Thread | None = None
-        self.token = 0               # bumps to void a scheduled user_done/hold_done
-        self.event: list[Any] | None = None   # that user_done/hold_done, to cancel it
+        # The scheduled user_done/hold_done (cancelled when superseded), and a
+        # token that the callback checks too: bumped whenever one is superseded.
+        self.token = 0
+        self.event: list[Any] | None = None
         self.user_end = 0
         self.pending_ticks = 0
         self.pending_ipi = False
