@@ -153,7 +153,9 @@ def start_system(kernel, w, seed_seq: np.random.SeedSequence, with_containers: b
     nthreads = int(w["threads"])
     nactive = int(round(nthreads * w["active_fraction"]))
     periods = list(w["period_ticks"])
-    seeds = iter(seed_seq.spawn(nthreads + 4))
+    # One seed per thread that draws (the active ones, created first); idle
+    # threads draw nothing.  spawn(n) gives the same first children for any n.
+    seeds = iter(seed_seq.spawn(nactive + 4))
     job_seeds = _job_seeds(seed_seq.entropy)
     mm = kernel.mm if with_containers else None
 
@@ -175,11 +177,10 @@ def start_system(kernel, w, seed_seq: np.random.SeedSequence, with_containers: b
                               priority=prio, container=container())
         made = 2 + 3
     for i in range(made, nthreads):
-        s = next(seeds) if i < nthreads else None
         if i < nactive:
             period = periods[i % len(periods)]
             phase = 0 if w["wake_together"] else int(rng.integers(period))
-            prog = system_thread(np.random.default_rng(s), period, phase, w)
+            prog = system_thread(np.random.default_rng(next(seeds)), period, phase, w)
         else:
             prog = idle_thread()
         kind = "static-replicated" if i % 2 else "static-unique"
