@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reproduce import cli
+
+from test_cli import check_usage_error, run  # the CLI's test helpers
 from reproduce.bench.cache import ENV_VAR, STALE_TMP_SECONDS, TMP_PREFIX, ResultCache
 from reproduce.bench.scenario import Scenario
 from reproduce.bench.sweep import grid, sweep
@@ -29,21 +31,6 @@ BASE = Scenario(workload="synthetic", calibrated=False, horizon=2_000_000)
 def no_default_cache(tmp_path, monkeypatch):
     """Keep every test away from the repository's .cache/results."""
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "default-cache"))
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def check_usage_error(code: int, err: str, *needles: str) -> None:
-    assert code == 2
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
 
 
 def parse(*argv: str) -> list[Scenario]:

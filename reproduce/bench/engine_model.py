@@ -23,7 +23,7 @@ from collections import deque
 from typing import Any
 
 from ..machine.engine import Engine
-from .simpy_model import KERNEL, SPIN, USER, synthetic_streams
+from .simpy_model import KERNEL, SPIN, USER, summary, synthetic_streams
 from .workload import synthetic_loop
 
 
@@ -83,12 +83,4 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
     engine.run(until=horizon)
     for i in range(cpus):
         switch(i, mode[i], horizon)
-    kernel = sum(m[KERNEL] for m in modes)
-    return {
-        "cycles": horizon,
-        "modes": modes,
-        "lock_utilization": kernel / horizon,
-        "spin": sum(m[SPIN] for m in modes) / (cpus * horizon),
-        "events": engine.events,
-        **stat,
-    }
+    return summary(modes, horizon, engine.events, stat)

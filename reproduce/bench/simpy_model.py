@@ -92,13 +92,20 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
     env.run(until=horizon)
     for i in range(cpus):
         switch(i, mode[i], horizon)
+    return summary(modes, horizon, _events(env), stat)
+
+
+def summary(modes: list[list[int]], horizon: int, events: int,
+            stat: dict[str, int]) -> dict[str, Any]:
+    """What a reference run returns: per-CPU mode cycles (user, kernel,
+    spin), lock utilization and mean spin fraction, events and *stat*."""
     kernel = sum(m[KERNEL] for m in modes)
     return {
         "cycles": horizon,
         "modes": modes,
         "lock_utilization": kernel / horizon,
-        "spin": sum(m[SPIN] for m in modes) / (cpus * horizon),
-        "events": _events(env),
+        "spin": sum(m[SPIN] for m in modes) / (len(modes) * horizon),
+        "events": events,
         **stat,
     }
 

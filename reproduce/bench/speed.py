@@ -67,24 +67,25 @@ def time_ours(s: Scenario) -> dict[str, Any]:
             "lock_util": kernel / r.cycles, "modes": r.modes}
 
 
-def time_simpy(s: Scenario) -> dict[str, Any]:
-    from . import simpy_model
+def time_reference(model: str, s: Scenario) -> dict[str, Any]:
+    """Time reference model *model* (``simpy_model`` or ``engine_model``) on
+    the synthetic scenario *s*."""
+    import importlib
+    run = importlib.import_module(f"{__package__}.{model}").run
     t = time.perf_counter()
-    q = simpy_model.run(cpus=s.cpus, user_mean=s.user_mean, kernel_mean=s.kernel_mean,
-                        horizon=s.horizon, seed=s.seed, distribution=s.distribution)
+    q = run(cpus=s.cpus, user_mean=s.user_mean, kernel_mean=s.kernel_mean,
+            horizon=s.horizon, seed=s.seed, distribution=s.distribution)
     wall = time.perf_counter() - t
     return {"wall_s": wall, "acquisitions": q["acquisitions"], "events": q["events"],
             "cycles": q["cycles"], "lock_util": q["lock_utilization"], "modes": q["modes"]}
+
+
+def time_simpy(s: Scenario) -> dict[str, Any]:
+    return time_reference("simpy_model", s)
 
 
 def time_engine_only(s: Scenario) -> dict[str, Any]:
-    from . import engine_model
-    t = time.perf_counter()
-    q = engine_model.run(cpus=s.cpus, user_mean=s.user_mean, kernel_mean=s.kernel_mean,
-                         horizon=s.horizon, seed=s.seed, distribution=s.distribution)
-    wall = time.perf_counter() - t
-    return {"wall_s": wall, "acquisitions": q["acquisitions"], "events": q["events"],
-            "cycles": q["cycles"], "lock_util": q["lock_utilization"], "modes": q["modes"]}
+    return time_reference("engine_model", s)
 
 
 CASES = ("synthetic, ideal machine", "synthetic, Pentium II costs",
