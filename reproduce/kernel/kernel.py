@@ -62,7 +62,7 @@ class Core:
     """Per-CPU kernel state (what a real kernel keeps in its CPU-local page,
     plus the simulator's bookkeeping for the event in flight)."""
 
-    __slots__ = ("id", "cpu", "thread", "token", "user_end", "pending_ticks", "pending_ipi",
+    __slots__ = ("id", "cpu", "thread", "user_end", "pending_ticks", "pending_ipi",
                  "pending_irqs",
                  "ticks", "entry", "subsys", "key", "lock", "work_left", "seg_start", "factor",
                  "req_tsc", "acq_tsc", "bounced", "hold", "kicked",
@@ -72,9 +72,8 @@ class Core:
         self.id = cpu.id
         self.cpu = cpu
         self.thread: Thread | None = None
-        # The scheduled user_done/hold_done (cancelled when superseded), and a
-        # token that the callback checks too: bumped whenever one is superseded.
-        self.token = 0
+        # The scheduled user_done/hold_done, cancelled when it is superseded
+        # (a preempted user run, a release re-timed by new spinners).
         self.event: list[Any] | None = None
         self.user_end = 0
         self.pending_ticks = 0
@@ -292,10 +291,8 @@ class Kernel:
                     continue
                 now = self.engine.now
                 core.cpu.set_mode(USER, now)
-                core.token += 1
                 core.user_end = now + cycles
-                core.event = self.engine.at(core.user_end, self._user_done_cb,
-                                            (core, core.token))
+                core.event = self.engine.at(core.user_end, self._user_done_cb, core)
                 return
             if op == TOUCH:
                 faults = self._touch(core, t, act[1])
@@ -317,10 +314,7 @@ class Kernel:
                 raise ConfigError(f"thread {t.name}: unknown action {act!r}")
             return
 
-    def _user_done(self, arg: tuple[Core, int]) -> None:
-        core, token = arg
-        if token != core.token:
-            return                   # preempted meanwhile
+    def _user_done(self, core: Core) -> None:
         t = core.thread
         assert t is not None         # a user run belongs to a thread
         t.user_cycles += self.engine.now - core.cpu.since
@@ -394,7 +388,6 @@ class Kernel:
         assert t is not None         # user mode runs a thread
         t.user_cycles += now - core.cpu.since
         t.pending = (RUN, core.user_end - now)
-        core.token += 1
         if core.event is not None:   # the user run's end, maybe far ahead
             self.engine.cancel(core.event)
 
@@ -445,7 +438,6 @@ class Kernel:
         forwarded path (``cont`` 2) runs on the master's CPU (``runner``) and
         pays the forwarding costs instead of a trap."""
         now = self.engine.now
-        core.token += 1
         runner = core.runner
         cpu = runner.cpu
         cpu.set_mode(KERNEL, now)
@@ -496,7 +488,7 @@ class Kernel:
         factor = core.factor = self._stretch(lock) \
             if self._slowdown and lock is not None and lock.waiters else 1.0
         core.event = self.engine.at(now + math.ceil(core.work_left * factor),
-                                    self._hold_done_cb, (core, core.token))
+                                    self._hold_done_cb, core)
 
     def _watch_entry(self, core: Core, r: int, waited: int, kcost: int) -> None:
         """The steps of an entry up to its path, for the trace (each with the
@@ -548,16 +540,12 @@ class Kernel:
         core.work_left -= (now - core.seg_start) / core.factor
         core.seg_start = now
         core.factor = new
-        core.token += 1
         if core.event is not None:
             self.engine.cancel(core.event)
         core.event = self.engine.at(now + max(0, math.ceil(core.work_left * new)),
-                                    self._hold_done_cb, (core, core.token))
+                                    self._hold_done_cb, core)
 
-    def _hold_done(self, arg: tuple[Core, int]) -> None:
-        core, token = arg
-        if token != core.token:
-            return
+    def _hold_done(self, core: Core) -> None:
         now = self.engine.now
         lock = core.lock
         runner = core.runner
