@@ -50,21 +50,21 @@ test: $(STAMP)
 
 # Executes every notebook in place (papermill): figures/, data/results/.
 reproduce: $(STAMP)
-	$(PY) -m reproduce.bench.run_notebooks
+	$(PY) -m reproduce.harness.run_notebooks
 
 lab: $(VENV)/.lab-installed
 	$(VENV)/bin/jupyter lab notebooks
 
 # The benchmark times the Python sources and, if it can be built, the
-# compiled build (reproduce.fast) too.
+# compiled build (reproduce.perf.fast) too.
 bench: $(VENV)/.bench-installed
-	-$(PY) -m reproduce.fast build
-	$(PY) -m reproduce.bench.speed
+	-$(PY) -m reproduce.perf.fast build
+	$(PY) -m reproduce.perf.speed
 
 # The optional compiled build of the hot modules (mypyc; needs a C compiler).
 # Used when REPRODUCE_COMPILED=1, e.g. REPRODUCE_COMPILED=1 make reproduce.
 fast: $(STAMP)
-	$(PY) -m reproduce.fast build
+	$(PY) -m reproduce.perf.fast build
 
 # Build and test debris; results, figures and notebooks are kept.
 clean:

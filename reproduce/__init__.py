@@ -2,6 +2,6 @@
 import os as _os
 
 if _os.environ.get("REPRODUCE_COMPILED", "") not in ("", "0"):
-    # Before any model module is imported: see reproduce.fast.
-    from . import fast as _fast
+    # Before any model module is imported: see reproduce.perf.fast.
+    from .perf import fast as _fast
     _fast.install()

@@ -5,6 +5,7 @@
     reproduce simulate [options] [--json]      one scenario
     reproduce experiments list                 the registered experiments
     reproduce experiments run NAME [-p k=v ...] [--json]
+    reproduce calibrate [--check|--force]      fit the two calibrated parameters
     reproduce summary [--json]                 the paper-vs-model table
     reproduce sweep -g FIELD=V1,V2 [-s FIELD=V] [-p k=v] [--out FILE.csv|FILE.json]
                                                a grid of scenarios, one row each
@@ -17,7 +18,7 @@ bytes for the same options and seed; ``sweep`` prints (or writes) the same
 bytes for the same options, whether rows were computed (serially or in
 parallel) or read from the cache.  A bad option or value exits with
 status 2 and one line on stderr naming it and what is allowed; no traceback.
-Every default comes from :class:`reproduce.bench.scenario.Scenario`: an
+Every default comes from :class:`reproduce.model.scenario.Scenario`: an
 option not given is not passed, so the CLI and the Python API agree.
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any, Sequence
 from .errors import ConfigError
 
 PROG = "reproduce"
-EXPERIMENTS_MODULE = "reproduce.bench.experiments"
+EXPERIMENTS_MODULE = "reproduce.harness.experiments"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser; choices are read from the model at call time."""
     from dataclasses import fields
 
-    from .bench.scenario import DISTRIBUTIONS, KERNELS, WORKLOADS, Scenario
+    from .model.scenario import DISTRIBUTIONS, KERNELS, WORKLOADS, Scenario
     from .kernel.locking import POLICIES
     from .kernel.spinlock import LOCK_KINDS
 
@@ -156,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("simulate", help="run one scenario",
                        description="Run one scenario; options not given take the "
-                                   "defaults of reproduce.bench.scenario.Scenario.")
+                                   "defaults of reproduce.model.scenario.Scenario.")
     m = s.add_argument_group("machine and kernel")
     m.add_argument("--cpus", type=_int, metavar="N", help="number of CPUs, 1 to 32 "
                    f"(default {d['cpus']}; 1 with --kernel up)")
@@ -221,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="print the result as JSON records")
     er.set_defaults(func=cmd_experiments_run)
 
+    cal = sub.add_parser("calibrate", help="fit the two calibrated parameters to the paper "
+                         "and write data/results/calibration.json")
+    cal.add_argument("--check", action="store_true",
+                     help="only check that the committed fit is current (exit 2 if stale)")
+    cal.add_argument("--force", action="store_true", help="refit even if the fit is current")
+    cal.set_defaults(func=cmd_calibrate)
+
     su = sub.add_parser("summary", help="the paper-vs-model table")
     su.add_argument("--json", action="store_true", help="print the table as JSON records")
     su.set_defaults(func=cmd_summary)
@@ -229,9 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser(
         "sweep", help="run a grid of scenarios; one row each (CSV or JSON)",
         description="Run the cartesian product of the -g axes (first axis outermost) "
-                    "through reproduce.bench.sweep.sweep, with the result cache, and print "
+                    "through reproduce.harness.sweep.sweep, with the result cache, and print "
                     "the rows as CSV or write them to --out.  Fields not given take the "
-                    "defaults of reproduce.bench.scenario.Scenario; values are read like "
+                    "defaults of reproduce.model.scenario.Scenario; values are read like "
                     "-p values (integers, numbers, true/false, names).",
         epilog="example: reproduce sweep -s workload=synthetic -s calibrated=false "
                "-g lock=giant,fine -g cpus=2,8,32 -g seed=0:5 --out sweep.csv")
@@ -286,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def scenario_from_args(args: argparse.Namespace):
     """The Scenario the options name; options not given are not passed."""
-    from .bench.scenario import Scenario
+    from .model.scenario import Scenario
 
     kw: dict[str, Any] = {}
     for name in _OPTION_OF:
@@ -350,12 +358,12 @@ def dumps(obj: Any) -> str:
 
 
 def _clock_hz(s) -> int:
-    from .bench.scenario import build_params
+    from .model.scenario import build_params
     return int(build_params(s)[0]["clock_hz"])
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .bench.scenario import simulate
+    from .model.scenario import simulate
     from .version import model_version
 
     s = scenario_from_args(args)
@@ -520,6 +528,25 @@ def _records(v: Any) -> Any:
     return v
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit (or check) the calibration; the only command that writes it."""
+    from .model.calibration import CALIBRATION, read_report
+    if args.check:
+        doc = read_report()
+        print(f"{CALIBRATION.name}: current (model version {doc['model_version']})")
+        return 0
+    from .harness.calibrate import ensure, refit
+    if args.force:
+        doc, fitted = refit(), True
+    else:
+        doc, fitted = ensure()
+    what = "fitted and written" if fitted else "already current, not refitted"
+    print(f"{CALIBRATION.name}: {what} (model version {doc['model_version']}): "
+          f"bg_kernel_cycles={doc['bg_kernel_cycles']}, "
+          f"mp_entry_overhead={doc['mp_entry_overhead']}")
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     mod = _experiments_module()
     fn = getattr(mod, "summary_table", None)
@@ -593,7 +620,7 @@ def _out_format(out: str | None) -> str | None:
 
 def _result_cache(cache_dir: str | None):
     """The ResultCache of --cache-dir (default directory if None)."""
-    from .bench.cache import ResultCache
+    from .harness.cache import ResultCache
     try:
         return ResultCache(cache_dir)
     except ConfigError as err:
@@ -605,8 +632,8 @@ def sweep_scenarios(args: argparse.Namespace) -> list:
     """The scenarios ``sweep``'s -g, -s and -p options name, in sweep order."""
     from dataclasses import fields
 
-    from .bench.scenario import Scenario
-    from .bench.sweep import grid
+    from .model.scenario import Scenario
+    from .harness.sweep import grid
 
     kinds = {f.name: type(f.default) for f in fields(Scenario) if f.name != "overrides"}
     fixed: dict[str, Any] = {}
@@ -656,7 +683,7 @@ def sweep_text(df, fmt: str) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .bench.sweep import sweep
+    from .harness.sweep import sweep
 
     fmt = _out_format(args.out)
     if args.workers is not None and args.workers < 1:
@@ -684,7 +711,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def _dask_client(address: str):
     """A ``distributed.Client`` connected to *address*: a bad or unreachable
     address is a usage error found before anything runs."""
-    from .bench.sweep import _import_distributed
+    from .harness.sweep import _import_distributed
 
     distributed = _import_distributed(address)
     try:

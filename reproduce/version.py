@@ -1,5 +1,6 @@
 """The model's source version: a hash of the model's Python code (the
-machine, the kernel, the workload, the scenario runner and calibration) and
+machine, the kernel, ``model/`` (workloads, the scenario runner) and the
+calibration fit) and
 of every parameter table's values.  Caches (calibration, sweep results) are
 keyed by it, so changing the model invalidates them; editing the command
 line, the sweep machinery or a notebook does not.
@@ -20,14 +21,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
-MODEL_BENCH = ("workload.py", "scenario.py", "calibrate.py")
+# The fit's code decides the calibrated values, so it is part of the model.
+FIT = ROOT / "harness" / "calibrate.py"
 
 
 def model_files() -> list[Path]:
     """The files the model's results depend on."""
     return (sorted((ROOT / "machine").glob("*.py")) + sorted((ROOT / "kernel").glob("*.py"))
             + [ROOT / "params.py", ROOT / "errors.py"]
-            + [ROOT / "bench" / f for f in MODEL_BENCH]
+            + sorted((ROOT / "model").glob("*.py")) + [FIT]
             + sorted((ROOT.parent / "data" / "params").glob("*.toml")))
 
 

@@ -80,7 +80,7 @@ def test_options_reach_the_scenario(capsys):
 
 
 def test_defaults_come_from_scenario(capsys):
-    from reproduce.bench.scenario import Scenario
+    from reproduce.model.scenario import Scenario
     d = run_json(capsys, *SYN)
     expect = Scenario(workload="synthetic", horizon=2_000_000, calibrated=False).to_dict()
     assert d["scenario"] == expect
@@ -284,7 +284,7 @@ def test_summary(capsys, fake):
 def test_real_registry_lists_if_present(capsys):
     """With the real registry (when it exists), list shows every experiment."""
     try:
-        from reproduce.bench.experiments import EXPERIMENTS
+        from reproduce.harness.experiments import EXPERIMENTS
     except ImportError:
         pytest.skip("no experiments registry yet")
     code, out, err = run(capsys, "experiments", "list")

@@ -1,4 +1,4 @@
-"""The compiled build (reproduce.fast): same results, never a stale module."""
+"""The compiled build (reproduce.perf.fast): same results, never a stale module."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import reproduce.fast as fast
+import reproduce.perf.fast as fast
 from reproduce.version import ROOT, model_version
 
 mypy_api = pytest.importorskip("mypy.api")
@@ -20,10 +20,10 @@ needs_cc = pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")),
 # Scenarios run by both builds; their results must be the same bytes.
 SNAPSHOT = r'''
 import json, sys
-import reproduce.fast as fast
-from reproduce.bench.scenario import Scenario, simulate
+import reproduce.perf.fast as fast
+from reproduce.model.scenario import Scenario, simulate
 from reproduce.kernel.locking import POLICIES
-from reproduce.bench import experiments
+from reproduce.harness import experiments
 out = {"compiled": fast.compiled(), "runs": [],
        # class-level attributes, read from the classes (as the experiments do)
        "policies": {n: [getattr(c, a) for a in ("name", "per_cpu_readyq", "forwarding",
@@ -126,8 +126,8 @@ def test_finder_serves_only_its_modules(tmp_path):
 
 def test_env_var_without_a_build_warns_and_runs_the_sources(tmp_path):
     env = dict(os.environ, REPRODUCE_COMPILED="1", REPRODUCE_COMPILED_DIR=str(tmp_path))
-    code = ("import warnings, reproduce.fast as f; "
-            "from reproduce.bench.scenario import Scenario, simulate; "
+    code = ("import warnings, reproduce.perf.fast as f; "
+            "from reproduce.model.scenario import Scenario, simulate; "
             "simulate(Scenario(workload='synthetic', calibrated=False, horizon=10**6)); "
             "print(f.compiled())")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

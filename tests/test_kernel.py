@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reproduce.bench.scenario import Scenario, simulate
-from reproduce.bench.walkthrough import syscall_trace
+from reproduce.model.scenario import Scenario, simulate
+from reproduce.report.walkthrough import syscall_trace
 from reproduce.errors import ConfigError
 from reproduce.kernel import locking
 from reproduce.kernel.kernel import InvariantError

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from reproduce import cli
-from reproduce.bench.scenario import Scenario, simulate
+from reproduce.model.scenario import Scenario, simulate
 from reproduce.errors import ConfigError
 from reproduce.kernel import locking
 from reproduce.kernel.kernel import InvariantError

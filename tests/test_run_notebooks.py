@@ -4,7 +4,7 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from reproduce.bench import run_notebooks as R
+from reproduce.harness import run_notebooks as R
 
 
 def _write(path, source, executed):

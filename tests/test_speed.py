@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reproduce.bench.scenario import Scenario, simulate
+from reproduce.model.scenario import Scenario, simulate
 
 simpy = pytest.importorskip("simpy")
-from reproduce.bench import simpy_model  # noqa: E402  (needs simpy)
-from reproduce.bench import speed  # noqa: E402
+from reproduce.reference import simpy_model  # noqa: E402  (needs simpy)
+from reproduce.perf import speed  # noqa: E402
 
 
 def ideal(**kw) -> Scenario:
@@ -70,7 +70,7 @@ def test_warmup_is_counted_for_the_speed_benchmark():
     """The paper workload runs WARMUP_TICKS ticks before it measures; the
     benchmark divides wall time by every acquisition simulated, so the
     warm-up's must be recorded (and a synthetic run has none)."""
-    from reproduce.bench.scenario import WARMUP_TICKS
+    from reproduce.model.scenario import WARMUP_TICKS
     r = simulate(Scenario(calibrated=False, horizon=5_000_000))
     warm = r.extra["warmup"]
     assert warm["cycles"] == WARMUP_TICKS * 3_000_000          # 100 Hz ticks of 300 MHz
@@ -88,7 +88,7 @@ def test_engine_only_model_is_the_simpy_model(kw):
     """The bare-engine version grants the lock in FIFO order like SimPy's
     Resource: the same phases must give the same cycles, acquisitions and
     wait time, at any number of CPUs."""
-    from reproduce.bench import engine_model
+    from reproduce.reference import engine_model
     a = engine_model.run(horizon=5_000_000, **kw)
     b = simpy_model.run(horizon=5_000_000, **kw)
     for k in ("modes", "acquisitions", "contentions", "waittime_total", "holdtime_total"):

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 import reproduce.version as version_mod
-from reproduce.bench import cache as cache_mod
-from reproduce.bench import sweep as sweep_mod
-from reproduce.bench.cache import ENV_VAR, ResultCache, cache_key
-from reproduce.bench.scenario import Scenario
-from reproduce.bench.sweep import run_one, sweep
+from reproduce.harness import cache as cache_mod
+from reproduce.harness import sweep as sweep_mod
+from reproduce.harness.cache import ENV_VAR, ResultCache, cache_key
+from reproduce.model.scenario import Scenario
+from reproduce.harness.sweep import run_one, sweep
 from reproduce.errors import ConfigError
 
 RESULT_FILE = re.compile(r"^[0-9a-f]{64}\.json$")

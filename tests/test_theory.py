@@ -1,4 +1,4 @@
-"""Closed-form theory (reproduce.bench.theory) against hand-derived values,
+"""Closed-form theory (reproduce.reference.theory) against hand-derived values,
 queueing identities, and a brute-force check of each formula's premise."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from reproduce.bench.theory import amdahl, constant_phases, lock_bound, machine_repairman
+from reproduce.reference.theory import amdahl, constant_phases, lock_bound, machine_repairman
 from reproduce.errors import ConfigError
 
 means = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)

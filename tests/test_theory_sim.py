@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from reproduce.bench import experiments as X
-from reproduce.bench import theory
-from reproduce.bench.scenario import Scenario, simulate
+from reproduce.harness import experiments as X
+from reproduce.reference import theory
+from reproduce.model.scenario import Scenario, simulate
 
 
 def ideal(cpus, user, kernel, **kw) -> Scenario:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from reproduce.bench.memory import boot
+from reproduce.model.memory_workload import boot
 from hypothesis import given, settings, strategies as st
 
 from reproduce.errors import ConfigError
@@ -455,7 +455,7 @@ def test_random_accesses_never_lose_a_mapping(ncpus, owner, ops):
 
 # ------------------------------------------- figures from the page tables
 def test_pgdir_entries_reads_the_live_tables():
-    from reproduce.bench.figures import pgdir_entries
+    from reproduce.report.figures import pgdir_entries
     from reproduce.machine.mmu import present_pdes
     mm, (c0, c1) = machine(2)
     c = mm.container_create()
@@ -474,7 +474,7 @@ def test_pgdir_entries_reads_the_live_tables():
 
 
 def test_figure2_data():
-    from reproduce.bench.figures import figure2_data
+    from reproduce.report.figures import figure2_data
     df = figure2_data(ncpus=2)
     assert set(df.region) == {"code packages", "container stack region", "kernel image",
                               "kernel stacks", "CPU-local page"}
@@ -484,7 +484,7 @@ def test_figure2_data():
 
 
 def test_figure3_data_follows_the_container():
-    from reproduce.bench.figures import figure3_data
+    from reproduce.report.figures import figure3_data
     df = figure3_data()
     pages = df.groupby("stage").container_pages.first()
     assert list(pages) == [2, 7, 10]
@@ -502,7 +502,7 @@ def test_figure3_data_follows_the_container():
 
 
 def test_figure4_data_per_cpu_pgdir_differs_only_in_cpulocal_entry():
-    from reproduce.bench.figures import figure4_data
+    from reproduce.report.figures import figure4_data
     df = figure4_data()
     assert list(df.groupby("stage").container_pages.first()) == [2, 5, 6]
     assert list(df[df.stage == "a"].pgdir.unique()) == ["global pgdir CPU 0"]
@@ -518,7 +518,7 @@ def test_figure4_data_per_cpu_pgdir_differs_only_in_cpulocal_entry():
 
 def test_figures_draw_deterministically():
     import io
-    from reproduce.bench.figures import figure2, figure3, figure4
+    from reproduce.report.figures import figure2, figure3, figure4
     for fn, naxes in ((figure2, 1), (figure3, 3), (figure4, 3)):
         out = []
         for _ in range(2):
@@ -532,7 +532,7 @@ def test_figures_draw_deterministically():
 
 # --------------------------------------------------------------------- E6
 def test_e6_pages_one_extra_page_per_cpu():
-    from reproduce.bench.memory import page_table
+    from reproduce.model.memory_workload import page_table
     df = page_table(3)
     mp = df[df.kernel == "mp"]
     single = mp[mp.case.str.startswith("single-threaded (")]
@@ -548,7 +548,7 @@ def test_e6_pages_one_extra_page_per_cpu():
 
 def test_e6_scenario_is_deterministic_and_counts_lazy_events():
     import pandas as pd
-    from reproduce.bench.memory import e6_memory, run_scenario
+    from reproduce.model.memory_workload import e6_memory, run_scenario
     a = e6_memory(3, seeds=(1,), steps=120)
     b = e6_memory(3, seeds=(1,), steps=120)
     pd.testing.assert_frame_equal(a.faults, b.faults)

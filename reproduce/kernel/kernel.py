@@ -254,7 +254,7 @@ class Kernel:
 
     def reset_stats(self) -> None:
         """Start measuring now: clear lock statistics, counters and profiles
-        (the modes are measured from a snapshot, see ``bench.scenario``).
+        (the modes are measured from a snapshot, see ``model.scenario``).
         What the warm-up did is kept in ``warmup``: its kernel entries and
         lock acquisitions (a benchmark of the simulator's own speed counts
         them)."""

@@ -15,7 +15,7 @@ from .memory import PGSHIFT, PhysicalMemory
 from .mmu import FEC_PR, FEC_U, FEC_WR, PTE_D, PTE_U, PTE_W, PageFault, walk
 from .tlb import TLB
 
-# Final: the compiled build inlines them (see reproduce.fast).
+# Final: the compiled build inlines them (see reproduce.perf.fast).
 USER: Final = 0
 KERNEL: Final = 1
 SPIN: Final = 2

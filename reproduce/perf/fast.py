@@ -8,7 +8,7 @@ compiler mypy ships, from the same source.  Results are the same bit for bit
 (``tests/test_fast.py`` checks it on scenarios of every strategy); only the
 wall time differs.
 
-``python -m reproduce.fast build`` (``make fast``) compiles a copy of the
+``python -m reproduce.perf.fast build`` (``make fast``) compiles a copy of the
 sources into ``.cache/compiled/<model version>/``; nothing is written beside
 the sources.  With ``REPRODUCE_COMPILED=1`` in the environment, ``import
 reproduce`` puts a finder in front of the import system that loads just those
@@ -21,7 +21,7 @@ never hides an edit.
 The compiled modules check their type annotations when called: a value of
 the wrong type raises ``TypeError`` where the Python source would have gone
 on (or raised a ``ConfigError`` further in).  Values that reach the model
-through :class:`~reproduce.bench.scenario.Scenario` are checked before.
+through :class:`~reproduce.model.scenario.Scenario` are checked before.
 """
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import ConfigError
-from .version import ROOT, model_version
+from ..errors import ConfigError
+from ..version import ROOT, model_version
 
 ENV_VAR = "REPRODUCE_COMPILED"          # "1": load the compiled build if it is current
 DIR_VAR = "REPRODUCE_COMPILED_DIR"      # where builds live (default .cache/compiled)
@@ -53,7 +53,7 @@ MANIFEST = "manifest.json"
 COMPILED = ("machine/engine.py", "machine/cpu.py", "machine/cacheline.py", "machine/tlb.py",
             "machine/memory.py", "machine/mmu.py",
             "kernel/spinlock.py", "kernel/locking.py", "kernel/sched.py", "kernel/proc.py",
-            "kernel/kernel.py", "kernel/container.py", "kernel/vm.py", "bench/workload.py")
+            "kernel/kernel.py", "kernel/container.py", "kernel/vm.py", "model/workload.py")
 
 
 def module_name(rel: str) -> str:
@@ -209,7 +209,7 @@ def compiled() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
-    ap = argparse.ArgumentParser(prog="python -m reproduce.fast",
+    ap = argparse.ArgumentParser(prog="python -m reproduce.perf.fast",
                                  description="Build the compiled modules (mypyc).")
     ap.add_argument("command", choices=["build", "path", "prune"],
                     help="build: compile for the current model version; path: print where; "
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         build(quiet=False)
     except ConfigError as err:
-        print(f"reproduce.fast: error: {err}", file=sys.stderr)
+        print(f"reproduce.perf.fast: error: {err}", file=sys.stderr)
         return 2
     return 0
 

@@ -41,7 +41,7 @@ OWNER_COLORS = {"kernel": "#bdbdbd", "code": "#9ecae1", "container": "#a1d99b",
 
 # ------------------------------------------------------------------- data
 def _machine(ncpus: int, mp: bool) -> tuple[MemoryManager, list[CPU]]:
-    from .memory import boot
+    from ..model.memory_workload import boot
     return boot(ncpus, mp, 32 * MiB)
 
 

@@ -4,7 +4,7 @@ Every notebook and experiment runs its simulations through :func:`sweep`.
 Each row holds the scenario's fields and :func:`summarize` of its result.
 
 :func:`sweep` looks every scenario up in the result cache
-(:mod:`reproduce.bench.cache`) first and simulates only the ones missing,
+(:mod:`reproduce.harness.cache`) first and simulates only the ones missing,
 each once (a scenario listed twice is run once), storing each row as soon as
 it is finished: an interrupted sweep resumes where it stopped.  The missing
 scenarios run
@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from ..errors import ConfigError
 from .cache import ResultCache
-from .scenario import Result, Scenario, build_params, simulate
+from ..model.scenario import Result, Scenario, build_params, simulate
 
 # Below this many scenarios to compute, a process pool costs more than it saves.
 MIN_PARALLEL = 4
@@ -62,7 +62,7 @@ def grid(base: Scenario | None = None, **axes: Any) -> list[Scenario]:
 
     Raises :class:`~reproduce.errors.ConfigError` naming the field and the
     value for an unknown field, an empty axis, a value the Scenario rejects
-    (see :func:`~reproduce.bench.scenario.check`) or an unknown or
+    (see :func:`~reproduce.model.scenario.check`) or an unknown or
     out-of-range override parameter; nothing is simulated.
     """
     if base is None:
@@ -120,7 +120,7 @@ def _is_pairs(axis: Any) -> bool:
 
 def _check_overrides(overrides: tuple[tuple[str, Any], ...]) -> None:
     """Unknown or out-of-range override parameters, found before any run (as
-    :func:`~reproduce.bench.scenario.build_params` would find them, without
+    :func:`~reproduce.model.scenario.build_params` would find them, without
     the calibration, which the overrides do not depend on)."""
     try:
         build_params(Scenario(calibrated=False, overrides=overrides))
@@ -226,8 +226,8 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
     try:
         if todo:
             if any(s.calibrated for _, s in todo):
-                # Fit once here rather than in every worker at once.
-                from .calibrate import calibration
+                # A stale fit is an error here, before any worker starts.
+                from ..model.calibration import calibration
                 calibration()
 
             def done(k: str, s: Scenario, row: dict[str, Any]) -> None:

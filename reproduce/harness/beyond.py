@@ -1,389 +1,26 @@
-"""The evaluations E1 to E7 of DESIGN.md, and the paper-vs-model summary.
+"""Beyond the paper (S1-S6): section 7's future work and related work.
 
-Each experiment is a function of a few parameters (seeds, CPUs, ...) that
-runs its scenarios through :func:`~reproduce.bench.sweep.sweep` and returns
-tidy DataFrames.  Notebooks call these and plot; the command line runs them
-by name (``reproduce experiments run E2 -p seeds=5``).  Every number here is
-produced by the model; the paper's numbers are read from ``data/paper/`` and
-only put beside them.  ``status`` says which model numbers were fitted
-(``calibrated``: the UP row and the 2% figure) and which are ``predicted``.
+Finer locks, a separate interrupt lock, subsystem locks, master-slave and
+the application-kernel approach as lock strategies of the MP kernel
+(:mod:`reproduce.kernel.locking`), 1 to 32 CPUs, test-and-set against ticket
+spinlocks, and the simulator against theory.  Each is a ``Scenario(lock=NAME)``
+run through :func:`~reproduce.harness.sweep.sweep`.
 """
 from __future__ import annotations
 
-import inspect
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ..params import DATA
-from .scenario import Scenario
+from ..kernel.locking import POLICIES as _POLICIES
+from ..model.scenario import Scenario
+from ..reference import theory
+from .paper import SEEDS, _seeds
+from .registry import register
 from .sweep import sweep
-from . import theory
 
-SEEDS = 5
-
-
-def paper_table1() -> pd.DataFrame:
-    return pd.read_csv(DATA / "paper" / "table1.csv")
-
-
-def paper_claims() -> pd.DataFrame:
-    return pd.read_csv(DATA / "paper" / "claims.csv").set_index("id")
-
-
-def _seeds(seeds: int) -> list[int]:
-    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-        raise ConfigError(f"seeds={seeds!r}: must be an integer >= 1")
-    return list(range(seeds))
-
-
-def _up(seed: int, **kw: Any) -> Scenario:
-    return Scenario(cpus=1, kernel="up", seed=seed, **kw)
-
-
-def _smp(seed: int, cpus: int = 2, **kw: Any) -> Scenario:
-    return Scenario(cpus=cpus, kernel="mp", seed=seed, **kw)
-
-
-# --------------------------------------------------------------------- E1
-def e1_lock_profile(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
-    """Table 1: time user / kernel (holding) / spinning, UP and SMP, per run
-    and CPU.  ``user`` is the paper's column: neither holding nor spinning
-    (idle included)."""
-    ss = _seeds(seeds)
-    runs = [_up(s) for s in ss] + [_smp(s) for s in ss]
-    df = sweep(runs, progress=progress, desc="E1")
-    rows = []
-    for _, r in df.iterrows():
-        for cpu in range(int(r["cpus"])):
-            rows.append({"build": "UP" if r["build"] == "up" else "SMP", "seed": r["seed"],
-                         "cpu": cpu,
-                         "user": r[f"cpu{cpu}_user"] + r[f"cpu{cpu}_idle"],
-                         "kernel": r[f"cpu{cpu}_kernel"], "spin": r[f"cpu{cpu}_spin"]})
-    return pd.DataFrame(rows)
-
-
-def e1_irq_routing(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
-    """Per-CPU kernel and spin shares on SMP with device interrupts sent to
-    CPU 0 (fixed delivery) or spread over the CPUs (lowest priority)."""
-    ss = _seeds(seeds)
-    routes = ("spread", "cpu0")
-    df = sweep([_smp(s, overrides={"irq_routing": r}) for r in routes for s in ss],
-               progress=progress, desc="E1 routing")
-    rows = []
-    for i, r in enumerate(routes):
-        for j, s in enumerate(ss):
-            x = df.iloc[i * len(ss) + j]
-            for cpu in range(2):
-                rows.append({"irq_routing": r, "seed": s, "cpu": cpu,
-                             "kernel": x[f"cpu{cpu}_kernel"], "spin": x[f"cpu{cpu}_spin"],
-                             "user": x[f"cpu{cpu}_user"] + x[f"cpu{cpu}_idle"],
-                             "cycles": int(x["cycles"])})
-    return pd.DataFrame(rows)
-
-
-def table1_comparison(profile: pd.DataFrame) -> pd.DataFrame:
-    """Model (mean, min, max over runs and CPUs, in %) beside the paper."""
-    paper = paper_table1().set_index("kernel")
-    rows = []
-    for build, g in profile.groupby("build", sort=False):
-        for col in ("user", "kernel", "spin"):
-            v = 100 * g[col]
-            lo, hi = paper.loc[build, f"{col}_lo"], paper.loc[build, f"{col}_hi"]
-            status = "calibrated" if build == "UP" and col == "kernel" else \
-                "calibrated (1 - kernel)" if build == "UP" and col == "user" else "predicted"
-            rows.append({"build": build, "column": col, "paper_lo": lo, "paper_hi": hi,
-                         "model_mean": v.mean(), "model_min": v.min(), "model_max": v.max(),
-                         "status": status, "within": bool(lo - 0.5 <= v.mean() <= hi + 0.5)})
-    return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------- E2
-MECHANISMS = {
-    "all mechanisms": {},
-    "no background threads": {"background": False},
-    "no ready-queue line transfers": {"readyq_bounce": False},
-    "no spinner slow-down of the holder": {"spin_slowdown": False},
-    "no kernel-data line transfers": {"kernel_data_bounce": False},
-    "none of them": {"background": False, "readyq_bounce": False, "spin_slowdown": False,
-                     "kernel_data_bounce": False},
-}
-
-
-def e2_speedup(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
-    """SMP speedup over the UP kernel per seed, with the two bounds computed
-    from the model's own UP row, and with each of the paper's three reasons
-    (plus the other shared kernel data) switched off in turn.  Each variant's
-    speedup is over the UP kernel run with the same switches."""
-    ss = _seeds(seeds)
-    runs = []
-    for sw in MECHANISMS.values():
-        runs += [_up(s, **sw) for s in ss] + [_smp(s, **sw) for s in ss]
-    df = sweep(runs, progress=progress, desc="E2")
-    out = []
-    n = len(ss)
-    for i, (name, sw) in enumerate(MECHANISMS.items()):
-        block = df.iloc[2 * n * i: 2 * n * (i + 1)]
-        up, smp = block.iloc[:n].reset_index(drop=True), block.iloc[n:].reset_index(drop=True)
-        for j, s in enumerate(ss):
-            k_up = float(up.loc[j, "kernel"])
-            out.append({"variant": name, "seed": s, "up_cycles": int(up.loc[j, "cycles"]),
-                        "smp_cycles": int(smp.loc[j, "cycles"]),
-                        "speedup": up.loc[j, "cycles"] / smp.loc[j, "cycles"],
-                        "up_kernel": k_up,
-                        "amdahl_bound": theory.amdahl(k_up, 2) if k_up > 0 else 2.0,
-                        "lock_bound": theory.lock_bound(k_up, 2) if k_up > 0 else 2.0,
-                        "smp_user": float(smp.loc[j, "user"]),
-                        "smp_kernel": float(smp.loc[j, "kernel"]),
-                        "smp_spin": float(smp.loc[j, "spin"])})
-    return pd.DataFrame(out)
-
-
-def e2_sensitivity(seeds: int = 3, spin_slowdown: tuple = (0.0, 0.15, 0.3, 0.6),
-                   timer_phase_skew: tuple = (0.0, 0.5), progress: bool = False) -> pd.DataFrame:
-    """How the SMP prediction moves with two assumed numbers that do not
-    touch the calibrated UP row: how much each test-and-set spinner slows the
-    holder, and whether the CPUs' timer ticks fire together (0) or half a
-    tick apart (0.5)."""
-    ss = _seeds(seeds)
-    grid = [(a, b) for a in spin_slowdown for b in timer_phase_skew]
-    runs = [_up(s) for s in ss]
-    runs += [_smp(s, overrides={"spin_slowdown": a, "timer_phase_skew": b})
-             for a, b in grid for s in ss]
-    df = sweep(runs, progress=progress, desc="E2 sensitivity")
-    n = len(ss)
-    up = df.iloc[:n].reset_index(drop=True)
-    rows = []
-    for i, (a, b) in enumerate(grid):
-        smp = df.iloc[n * (i + 1): n * (i + 2)].reset_index(drop=True)
-        for j, s in enumerate(ss):
-            rows.append({"spin_slowdown": a, "timer_phase_skew": b, "seed": s,
-                         "speedup": up.loc[j, "cycles"] / smp.loc[j, "cycles"],
-                         "smp_user": float(smp.loc[j, "user"]),
-                         "smp_kernel": float(smp.loc[j, "kernel"]),
-                         "smp_spin": float(smp.loc[j, "spin"])})
-    return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------- E3
-def e3_mp_on_up(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
-    """The MP kernel on one CPU against the UP kernel (calibrated to 2%)."""
-    ss = _seeds(seeds)
-    df = sweep([_up(s) for s in ss] + [_smp(s, cpus=1) for s in ss], progress=progress,
-               desc="E3")
-    n = len(ss)
-    up, mp = df.iloc[:n].reset_index(drop=True), df.iloc[n:].reset_index(drop=True)
-    return pd.DataFrame({"seed": ss, "up_cycles": up["cycles"], "mp1_cycles": mp["cycles"],
-                         "slowdown": mp["cycles"] / up["cycles"] - 1.0,
-                         "mp1_lock_acquisitions": mp["lock_acquisitions"]})
-
-
-# --------------------------------------------------------------------- E4
-def e4_affinity(seeds: int = SEEDS, cpus: int = 2, progress: bool = False) -> pd.DataFrame:
-    """SMP completion time with CPU affinity on and off."""
-    ss = _seeds(seeds)
-    df = sweep([_smp(s, cpus=cpus) for s in ss] +
-               [_smp(s, cpus=cpus, affinity=False) for s in ss], progress=progress, desc="E4")
-    n = len(ss)
-    on, off = df.iloc[:n].reset_index(drop=True), df.iloc[n:].reset_index(drop=True)
-    return pd.DataFrame({"seed": ss, "affinity_cycles": on["cycles"],
-                         "no_affinity_cycles": off["cycles"],
-                         "gain": off["cycles"] / on["cycles"] - 1.0,
-                         "migrations_off": off["migrations"],
-                         "spin_on": on["spin"], "spin_off": off["spin"]})
-
-
-# --------------------------------------------------------------------- E5
-def e5_priority_timeslice(seeds: int = SEEDS, timeslices: tuple = (1, 2, 5, 10, 20),
-                          priority: int = 2, progress: bool = False) -> pd.DataFrame:
-    """Raising the benchmark's priority above the system threads, and other
-    time-slice lengths (ticks); gain = baseline cycles / variant cycles - 1."""
-    ss = _seeds(seeds)
-    variants: list[tuple[str, Any, dict]] = [("baseline", None, {})]
-    variants.append(("benchmark priority", priority, {"priority": priority}))
-    for ts in timeslices:
-        variants.append(("time slice", ts, {"timeslice_ticks": ts}))
-    runs = []
-    for _, _, ov in variants:
-        for s in ss:
-            runs += [_up(s, overrides=ov), _smp(s, overrides=ov)]
-    df = sweep(runs, progress=progress, desc="E5")
-    rows = []
-    i = 0
-    base: dict[tuple[str, int], int] = {}
-    for name, value, _ in variants:
-        for s in ss:
-            up, smp = df.iloc[i], df.iloc[i + 1]
-            i += 2
-            for build, r in (("UP", up), ("SMP", smp)):
-                if name == "baseline":
-                    base[(build, s)] = int(r["cycles"])
-                rows.append({"variant": name, "value": value, "seed": s, "build": build,
-                             "cycles": int(r["cycles"]),
-                             "gain": base[(build, s)] / r["cycles"] - 1.0})
-    out = pd.DataFrame(rows)
-    return out
-
-
-# --------------------------------------------------------------------- E6
-def e6_memory(max_cpus: int = 4, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Memory of containers (see :mod:`reproduce.bench.memory`): ``pages``
-    per container by case and CPUs running it, ``faults`` of the scripted
-    multithreaded workload (spurious PDE faults, stale-TLB faults, IPIs
-    avoided), and ``summary`` with the two numbers the paper states."""
-    from . import memory
-    r = memory.e6_memory(max_cpus=max_cpus, seeds=(seed,))
-    pages = r.pages
-    st = pages[(pages["kernel"] == "mp") & pages["case"].str.startswith("single-threaded (")]
-    mt = pages[(pages["kernel"] == "mp") & pages["case"].str.startswith("multithreaded")]
-    mt = mt.sort_values("cpus_running")
-    per_cpu = np.diff(mt["pages"].to_numpy())
-    summary = pd.DataFrame([
-        {"quantity": "st_container_pages", "value": int(st["pages"].iloc[0])},
-        {"quantity": "mt_extra_pages_per_cpu",
-         "value": float(per_cpu.mean()) if len(per_cpu) else float("nan")},
-        {"quantity": "mt_extra_pages_per_cpu_max",
-         "value": float(per_cpu.max()) if len(per_cpu) else float("nan")},
-    ])
-    return {"pages": pages, "faults": r.faults, "summary": summary}
-
-
-# --------------------------------------------------------------------- E7
-def e7_call_interval(seeds: int = 3, intervals: tuple = (0, 1000, 300, 100, 30, 10, 3, 1),
-                     progress: bool = False) -> pd.DataFrame:
-    """Speedup as the benchmark's kernel-call interval k (iterations between
-    calls; 0 = never) varies, with the bounds from the UP run's kernel share."""
-    ss = _seeds(seeds)
-    runs = []
-    for k in intervals:
-        for s in ss:
-            ov = {"call_every": int(k)}
-            runs += [_up(s, overrides=ov), _smp(s, overrides=ov)]
-    df = sweep(runs, progress=progress, desc="E7")
-    rows = []
-    i = 0
-    for k in intervals:
-        for s in ss:
-            up, smp = df.iloc[i], df.iloc[i + 1]
-            i += 2
-            k_up = float(up["kernel"])
-            rows.append({"call_every": k, "seed": s, "speedup": up["cycles"] / smp["cycles"],
-                         "up_kernel": k_up, "smp_spin": float(smp["spin"]),
-                         "smp_kernel": float(smp["kernel"]),
-                         "amdahl_bound": theory.amdahl(k_up, 2),
-                         "lock_bound": theory.lock_bound(k_up, 2)})
-    return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------- registry
-@dataclass(frozen=True)
-class Experiment:
-    """A named evaluation: ``run(**params)`` returns its table(s)."""
-
-    name: str
-    title: str
-    fn: Callable[..., Any]
-
-    @property
-    def params(self) -> dict[str, Any]:
-        sig = inspect.signature(self.fn)
-        return {k: p.default for k, p in sig.parameters.items() if k != "progress"}
-
-    def run(self, **params: Any) -> pd.DataFrame | dict[str, pd.DataFrame]:
-        allowed = self.params
-        for k in params:
-            if k not in allowed:
-                raise ConfigError(f"experiment {self.name} has no parameter {k!r}: valid are "
-                                  f"{', '.join(allowed) or '(none)'}")
-        for k, v in list(params.items()):
-            default = allowed[k]
-            if isinstance(default, tuple) and not isinstance(v, tuple):
-                params[k] = tuple(v) if isinstance(v, list) else (v,)
-            elif isinstance(default, int) and not isinstance(v, int):
-                raise ConfigError(f"{self.name} parameter {k}={v!r}: must be an integer")
-        return self.fn(**params)
-
-
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
-    Experiment("E1", "Lock profile, UP and SMP (Table 1)", e1_lock_profile),
-    Experiment("E2", "SMP speedup and the Amdahl bound; each mechanism's share", e2_speedup),
-    Experiment("E2S", "Sensitivity of the SMP prediction to spinner slow-down and tick alignment",
-               e2_sensitivity),
-    Experiment("E3", "MP kernel on one CPU vs the UP kernel", e3_mp_on_up),
-    Experiment("E4", "CPU affinity on and off", e4_affinity),
-    Experiment("E5", "Benchmark priority and time-slice length", e5_priority_timeslice),
-    Experiment("E6", "Memory of single- and multithreaded containers", e6_memory),
-    Experiment("E7", "Speedup as the kernel-call interval varies", e7_call_interval),
-]}
-
-
-# ----------------------------------------------------------------- summary
-def _stats(values) -> dict[str, float]:
-    v = np.asarray(values, dtype=float)
-    return {"model": float(v.mean()), "model_min": float(v.min()), "model_max": float(v.max())}
-
-
-def summary_table(seeds: int = SEEDS) -> pd.DataFrame:
-    """Every number of the paper beside the model's, with its status."""
-    claims = paper_claims()
-    rows = []
-
-    def add(quantity, paper_lo, paper_hi, values, status, unit, tol=0.0):
-        """*tol* widens the paper's range for the verdict (its rounding)."""
-        st = _stats(values)
-        within = paper_lo - tol - 1e-9 <= st["model"] <= paper_hi + tol + 1e-9
-        paper = f"{paper_lo:g}" if paper_lo == paper_hi else f"{paper_lo:g}-{paper_hi:g}"
-        rows.append({"quantity": quantity, "unit": unit, "paper": paper, **st,
-                     "status": status, "verdict": "match" if within else "miss"})
-
-    prof = e1_lock_profile(seeds)
-    cmp1 = table1_comparison(prof)
-    for _, r in cmp1.iterrows():
-        g = prof[prof["build"] == r["build"]][r["column"]] * 100
-        add(f"Table 1 {r['build']} {r['column']}", r["paper_lo"], r["paper_hi"], g, r["status"],
-            "%", tol=0.5)
-    e2 = e2_speedup(seeds)
-    base = e2[e2["variant"] == "all mechanisms"]
-    c = claims
-    add("SMP speedup over UP", c.loc["smp_speedup", "lo"], c.loc["smp_speedup", "hi"],
-        base["speedup"], "predicted", "ratio")
-    add("Amdahl bound from the UP row", c.loc["amdahl_bound", "lo"], c.loc["amdahl_bound", "hi"],
-        base["amdahl_bound"], "from calibrated", "ratio", tol=0.005)
-    e3 = e3_mp_on_up(seeds)
-    add("MP kernel on 1 CPU, slowdown", c.loc["mp_on_up_slowdown", "lo"],
-        c.loc["mp_on_up_slowdown", "hi"], e3["slowdown"], "calibrated", "fraction", tol=0.002)
-    e4 = e4_affinity(seeds)
-    add("Affinity gain", c.loc["affinity_gain", "lo"], c.loc["affinity_gain", "hi"],
-        e4["gain"], "predicted", "fraction")
-    e5 = e5_priority_timeslice(seeds)
-    smp5 = e5[e5["build"] == "SMP"]
-    add("Benchmark priority gain (SMP)", c.loc["priority_gain", "lo"],
-        c.loc["priority_gain", "hi"], smp5[smp5["variant"] == "benchmark priority"]["gain"],
-        "predicted", "fraction")
-    ts = smp5[smp5["variant"] == "time slice"]
-    best = ts.groupby("value")["gain"].mean().abs().idxmax()
-    add(f"Largest time-slice gain (SMP, {int(best)} ticks)", c.loc["timeslice_gain", "lo"],
-        c.loc["timeslice_gain", "hi"], ts[ts["value"] == best]["gain"], "predicted", "fraction")
-    try:
-        mem = e6_memory()
-    except ImportError:
-        mem = None
-    if mem is not None and "summary" in mem:
-        s = mem["summary"].set_index("quantity")["value"]
-        for key, qty in (("st_container_pages", "Pages of a new single-threaded container"),
-                         ("mt_extra_pages_per_cpu", "Extra pages per extra CPU, multithreaded")):
-            if key in s.index:
-                add(qty, c.loc[key, "lo"], c.loc[key, "hi"], [s[key]], "predicted", "pages")
-    return pd.DataFrame(rows)
-
-
-# ======================================================= beyond the paper (S1-S6)
-# Section 7's future work and related work, as lock strategies of the MP
-# kernel (reproduce.kernel.locking): each is a Scenario(lock=NAME).
-from ..kernel.locking import POLICIES as _POLICIES   # noqa: E402
 
 DESIGNS: tuple[str, ...] = tuple(_POLICIES)
 LOCK_DESIGNS: tuple[str, ...] = tuple(d for d in DESIGNS if not _POLICIES[d].forwarding)
@@ -584,7 +221,7 @@ def s3_kernel_profile(seeds: int = 2, cpus: int = 2, lock: str = "subsystem",
     ss = _seeds(seeds)
     if lock not in _POLICIES:
         raise ConfigError(f"lock={lock!r}: valid are {', '.join(_POLICIES)}")
-    from .scenario import simulate
+    from ..model.scenario import simulate
     rows = []
     runs = [("UP", Scenario(cpus=1, kernel="up", seed=s, calibrated=calibrated)) for s in ss] + \
         [(f"MP {lock}", Scenario(cpus=cpus, lock=lock, seed=s, calibrated=calibrated))
@@ -732,16 +369,10 @@ def s6_spinlock_kind(cpus: tuple = (2, 8, 32), designs: tuple = LOCK_DESIGNS, se
     return out.reset_index()
 
 
-EXPERIMENTS.update({e.name: e for e in [
-    Experiment("S1", "Beyond the paper: speedup vs CPUs (1-32) for every lock design",
-               s1_scaling),
-    Experiment("S2", "Beyond the paper: speedup vs kernel fraction at fixed CPUs",
-               s2_kernel_fraction),
-    Experiment("S3", "Beyond the paper: where kernel time goes (profile for subsystem locks)",
-               s3_kernel_profile),
-    Experiment("S4", "Simulator vs theory: lock bound (constant) and M/M/1//N (exponential)",
-               s4_theory),
-    Experiment("S5", "Master-slave and application kernel vs the giant lock (the paper's claim)",
-               s5_forwarding_vs_giant),
-    Experiment("S6", "Test-and-set vs ticket spinlocks for every lock design", s6_spinlock_kind),
-]})
+
+register("S1", "Beyond the paper: speedup vs CPUs (1-32) for every lock design", s1_scaling)
+register("S2", "Beyond the paper: speedup vs kernel fraction at fixed CPUs", s2_kernel_fraction)
+register("S3", "Beyond the paper: where kernel time goes (profile for subsystem locks)", s3_kernel_profile)
+register("S4", "Simulator vs theory: lock bound (constant) and M/M/1//N (exponential)", s4_theory)
+register("S5", "Master-slave and application kernel vs the giant lock (the paper's claim)", s5_forwarding_vs_giant)
+register("S6", "Test-and-set vs ticket spinlocks for every lock design", s6_spinlock_kind)

@@ -11,26 +11,27 @@ DESIGN.md allows two fits and no others:
 
 Both targets are read from ``data/paper/``; everything measured on two CPUs
 is a prediction.  Both functions are monotone in their parameter, so the fit
-is a bisection.  The fit is deterministic; its result is cached in
-``data/results/calibration.json`` under the model's source version, so a
-changed model refits.
+is a bisection.  The fit is deterministic; its result is written to
+``data/results/calibration.json`` under the model's source version, only
+when asked (``reproduce calibrate``, ``make reproduce``): a changed model
+makes :func:`~reproduce.model.calibration.calibration` raise until then.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
+from ..files import atomic_write_text
+from ..model.calibration import _CACHE, CALIBRATION, read_report
+from ..model.scenario import Scenario, simulate
 from ..params import DATA
 from ..version import model_version
 
 SEEDS = (0, 1, 2, 3, 4)
-CACHE = DATA / "results" / "calibration.json"
 
 
 def paper_targets() -> dict[str, float]:
@@ -44,7 +45,7 @@ def paper_targets() -> dict[str, float]:
 
 
 def _up_kernel_share(bg_kernel_cycles: float, seeds=SEEDS) -> float:
-    from .scenario import Scenario, simulate
+    from ..model.scenario import Scenario, simulate
     vals = [simulate(Scenario(cpus=1, kernel="up", seed=s, calibrated=False,
                               overrides={"bg_kernel_cycles": int(round(bg_kernel_cycles))})
                      ).table1()["kernel"] for s in seeds]
@@ -52,7 +53,7 @@ def _up_kernel_share(bg_kernel_cycles: float, seeds=SEEDS) -> float:
 
 
 def _mp_slowdown(bg_kernel_cycles: int, overhead: int, seeds=SEEDS) -> float:
-    from .scenario import Scenario, simulate
+    from ..model.scenario import Scenario, simulate
     ratios = []
     for s in seeds:
         ov = {"bg_kernel_cycles": bg_kernel_cycles}
@@ -93,32 +94,21 @@ def fit() -> dict[str, Any]:
             "targets": t, "seeds": list(SEEDS)}
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-@lru_cache(maxsize=1)
-def calibration_report() -> dict[str, Any]:
-    """The fit for the current model version (cached on disk)."""
-    version = model_version()
-    if CACHE.exists():
-        try:
-            doc = json.loads(CACHE.read_text())
-            if doc.get("model_version") == version:
-                return doc
-        except (OSError, json.JSONDecodeError):
-            pass
-    doc = {"model_version": version, **fit()}
-    _atomic_write(CACHE, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+def refit(path: Path = CALIBRATION) -> dict[str, Any]:
+    """Fit the current model version and write *path* (atomically); returns
+    the document.  This is the only writer of ``calibration.json``."""
+    doc = {"model_version": model_version(), **fit()}
+    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    _CACHE.clear()
     return doc
 
 
-def calibration() -> dict[str, int]:
-    """The fitted parameter values, as overrides for the parameter tables."""
-    doc = calibration_report()
-    return {"bg_kernel_cycles": doc["bg_kernel_cycles"],
-            "mp_entry_overhead": doc["mp_entry_overhead"]}
+def ensure(path: Path = CALIBRATION) -> tuple[dict[str, Any], bool]:
+    """The fit for the current model version, refitting only if the one at
+    *path* is stale or missing.  Returns ``(document, refitted)``.  Called
+    explicitly by the harness (``make reproduce``, ``reproduce calibrate``),
+    never by :func:`~reproduce.model.scenario.simulate`."""
+    try:
+        return read_report(path), False
+    except ConfigError:
+        return refit(path), True

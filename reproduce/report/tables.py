@@ -3,13 +3,12 @@ SVG, byte-stable), tables in ``data/results/`` (CSV).  Files are written
 atomically, so an interrupted ``make reproduce`` leaves no half file."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
 
+from ..files import atomic_write
 from ..params import DATA
 
 ROOT = DATA.parent
@@ -20,24 +19,11 @@ RESULTS = DATA / "results"
 matplotlib.rcParams["svg.hashsalt"] = "reproduce"
 
 
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 def save_figure(fig, name: str) -> list[Path]:
     """Write *fig* as ``figures/<name>.png`` and ``.svg``."""
     out = []
     for ext, meta in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
-        out.append(_atomic(FIGURES / f"{name}.{ext}",
+        out.append(atomic_write(FIGURES / f"{name}.{ext}",
                            lambda tmp, ext=ext, meta=meta: fig.savefig(
                                tmp, format=ext, metadata=meta, bbox_inches="tight", dpi=110)))
     return out
@@ -45,5 +31,5 @@ def save_figure(fig, name: str) -> list[Path]:
 
 def save_table(df: pd.DataFrame, name: str) -> Path:
     """Write *df* as ``data/results/<name>.csv``."""
-    return _atomic(RESULTS / f"{name}.csv",
+    return atomic_write(RESULTS / f"{name}.csv",
                    lambda tmp: df.to_csv(tmp, index=False, float_format="%.6g"))

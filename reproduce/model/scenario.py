@@ -45,7 +45,7 @@ class Scenario:
     alternating ``user_mean`` and ``kernel_mean`` cycles until ``horizon``.
     ``overrides`` replaces entries of the cost and workload tables (see
     ``data/params``); ``calibrated`` applies the fitted values of
-    :mod:`reproduce.bench.calibrate` first.
+    :mod:`reproduce.harness.calibrate` first.
     """
 
     cpus: int = 2
@@ -206,7 +206,7 @@ def build_params(s: Scenario) -> tuple[P.Params, P.Params]:
     work = _table("workload")
     fitted: dict[str, Any] = {}
     if s.calibrated:
-        from .calibrate import calibration
+        from .calibration import calibration
         fitted = calibration()
     ov = dict(fitted)
     if s.ideal:

@@ -12,7 +12,7 @@ tables, and the notebook's own cells) is stored in its metadata, so a repeat
 of ``make reproduce`` with nothing changed only prints the summary.  ``--force``
 runs everything.
 
-Usage: ``python -m reproduce.bench.run_notebooks [NAME ...] [--force]`` (names
+Usage: ``python -m reproduce.harness.run_notebooks [NAME ...] [--force]`` (names
 match notebook file names by substring; default: all).
 """
 from __future__ import annotations
@@ -26,7 +26,9 @@ import nbformat
 import papermill as pm
 from tqdm import tqdm
 
-from .report import ROOT
+from ..params import DATA
+
+ROOT = DATA.parent
 
 NOTEBOOKS = ROOT / "notebooks"
 KERNEL = "reproduce"
@@ -87,11 +89,15 @@ def run(names: list[str] | None = None, force: bool = False) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m reproduce.bench.run_notebooks")
+    ap = argparse.ArgumentParser(prog="python -m reproduce.harness.run_notebooks")
     ap.add_argument("names", nargs="*", help="run only notebooks whose name contains these")
     ap.add_argument("--no-summary", action="store_true")
     ap.add_argument("--force", action="store_true", help="re-run notebooks that are up to date")
     a = ap.parse_args(argv)
+    from .calibrate import ensure
+    doc, fitted = ensure()
+    if fitted:
+        print(f"calibration refitted for model version {doc['model_version']}")
     run(a.names, a.force)
     if not a.no_summary:
         from .experiments import summary_table

@@ -1,17 +1,17 @@
-"""How fast the simulator is: ``make bench`` (``python -m reproduce.bench.speed``).
+"""How fast the simulator is: ``make bench`` (``python -m reproduce.perf.speed``).
 
 Times, on the synthetic giant-lock workload (``Scenario(workload="synthetic",
 calibrated=False)``: one thread per CPU alternating exponential user and
 kernel phases):
 
 * our simulator on the ideal machine against the same model written directly
-  in SimPy (:mod:`reproduce.bench.simpy_model`), in the same run and
+  in SimPy (:mod:`reproduce.reference.simpy_model`), in the same run and
   interleaved, so both see the same machine load.  On the ideal machine the
   two are the same model: with the same seed they measure the same cycles
   (checked and printed).  The headline is the ratio of simulated lock
   acquisitions per wall-clock second, ours / SimPy;
 * the same model once more, written directly on our engine as plain
-  callbacks (:mod:`reproduce.bench.engine_model`): the engine without the
+  callbacks (:mod:`reproduce.reference.engine_model`): the engine without the
   kernel model, which splits our cost into the engine's and the kernel
   model's;
 * our simulator with the Pentium II costs (trap, cache-line transfers, spin
@@ -41,7 +41,7 @@ from typing import Any
 import pandas as pd
 
 from ..params import DATA
-from .scenario import Scenario, simulate
+from ..model.scenario import Scenario, simulate
 
 OUT = DATA / "results" / "speed.csv"
 USER_MEAN, KERNEL_MEAN = 6400.0, 3600.0       # Scenario defaults
@@ -71,7 +71,7 @@ def time_reference(model: str, s: Scenario) -> dict[str, Any]:
     """Time reference model *model* (``simpy_model`` or ``engine_model``) on
     the synthetic scenario *s*."""
     import importlib
-    run = importlib.import_module(f"{__package__}.{model}").run
+    run = importlib.import_module(f"reproduce.reference.{model}").run
     t = time.perf_counter()
     q = run(cpus=s.cpus, user_mean=s.user_mean, kernel_mean=s.kernel_mean,
             horizon=s.horizon, seed=s.seed, distribution=s.distribution)
@@ -109,7 +109,7 @@ def compiled_child(horizon: int, reps: int) -> dict[str, dict[str, Any]]:
     """In a process started with REPRODUCE_COMPILED=1: time :data:`CASES`,
     and SimPy on the first, interleaved with it (so the ratio of the two sees
     the same machine load)."""
-    from .. import fast
+    from . import fast
     if not fast.compiled():
         raise RuntimeError("the compiled build is not loaded")
     named = cases(horizon)
@@ -124,10 +124,10 @@ def compiled_child(horizon: int, reps: int) -> dict[str, dict[str, Any]]:
 def time_compiled(horizon: int, reps: int) -> dict[str, dict[str, Any]] | None:
     """:func:`compiled_child` in a subprocess on the compiled build of the
     current model version (``make fast``); None if there is none."""
-    from .. import fast
+    from . import fast
     if not (fast.build_path() / fast.MANIFEST).exists():
         return None
-    code = ("import json; from reproduce.bench import speed; "
+    code = ("import json; from reproduce.perf import speed; "
             f"print(json.dumps(speed.compiled_child({horizon}, {reps})))")
     env = dict(os.environ, REPRODUCE_COMPILED="1")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
@@ -290,7 +290,7 @@ def compiled_lines(r: dict[str, float]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m reproduce.bench.speed",
+    ap = argparse.ArgumentParser(prog="python -m reproduce.perf.speed",
                                  description="Time the simulator against SimPy.")
     ap.add_argument("--reps", type=int, default=3, help="runs per case, the fastest kept")
     ap.add_argument("--horizon", type=int, default=300_000_000,

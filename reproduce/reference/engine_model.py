@@ -1,8 +1,8 @@
 """The synthetic giant-lock workload written directly on our event engine.
 
-The third version of the model that :mod:`reproduce.bench.speed` times,
-beside the full simulator (:func:`reproduce.bench.scenario.simulate`) and
-SimPy (:mod:`reproduce.bench.simpy_model`): the same CPUs, phases, lock and
+The third version of the model that :mod:`reproduce.perf.speed` times,
+beside the full simulator (:func:`reproduce.model.scenario.simulate`) and
+SimPy (:mod:`reproduce.reference.simpy_model`): the same CPUs, phases, lock and
 accounting as the SimPy version, but as plain callbacks on
 :class:`reproduce.machine.engine.Engine`, with none of the kernel model
 (no trap/lock/path/release state machine, no lock_stat rows, no cache
@@ -13,7 +13,7 @@ model against SimPy's engine plus a minimal model.
 One CPU's cycle: a user phase, then a request for the lock (FIFO, as
 ``simpy.Resource`` and a ticket lock grant it); granted at once, or when the
 holder releases it; then a kernel phase holding it.  Phase lengths come from
-:func:`reproduce.bench.workload.synthetic_loop` on the per-CPU streams the
+:func:`reproduce.model.workload.synthetic_loop` on the per-CPU streams the
 simulator gives its synthetic threads, so all three versions see the same
 phases and, on the ideal machine, count the same cycles.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from ..machine.engine import Engine
 from .simpy_model import KERNEL, SPIN, USER, summary, synthetic_streams
-from .workload import synthetic_loop
+from ..model.workload import synthetic_loop
 
 
 def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,

@@ -1,0 +1,41 @@
+"""Atomic file writes: the one way the package writes a file.
+
+A file is written to a temporary name in its own directory, flushed to disk,
+then renamed over the final name (``os.replace``, atomic on POSIX).  An
+interrupted or failed write (Ctrl-C, a full disk) therefore leaves the old
+file whole, or no file, never a file cut mid-line, and the temporary is
+removed.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+
+def atomic_write(path: Path, write: Callable[[str], object], fsync: bool = True) -> Path:
+    """Create *path* by calling ``write(tmp)`` on a temporary path beside it,
+    then renaming; returns *path*."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        if fsync:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def atomic_write_text(path: Path, text: str, fsync: bool = True) -> Path:
+    """Write *text* (UTF-8) to *path* atomically."""
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    return atomic_write(path, write, fsync)
