@@ -18,8 +18,8 @@ from ..kernel.locking import POLICIES as _POLICIES
 from ..model.scenario import Scenario
 from ..reference import theory
 from .paper import SEEDS, _seeds
+from . import runs as _runs
 from .registry import register
-from .sweep import sweep
 
 
 DESIGNS: tuple[str, ...] = tuple(_POLICIES)
@@ -131,13 +131,11 @@ def s1_scaling(cpus: tuple = SCALING_CPUS, designs: tuple = DESIGNS, seeds: int 
                     for n in ns for s in ss}
             runs = {(d, n, s): Scenario(cpus=n, lock=d, spinlock=spinlock, seed=s, **base)
                     for d in ds for n in ns for s in ss}
-        ref_keys, run_keys = list(refs), list(runs)
-        df = sweep([refs[k] for k in ref_keys] + [runs[k] for k in run_keys],
-                   progress=progress, desc=f"S1 {wl}")
-        ref_rows = {k: df.iloc[i] for i, k in enumerate(ref_keys)}
-        for j, (d, n, s) in enumerate(run_keys):
-            r = df.iloc[len(ref_keys) + j]
-            ref = ref_rows[(n, s)]
+        res = _runs.run({**{("ref", *k): v for k, v in refs.items()}, **runs},
+                        progress=progress, desc=f"S1 {wl}")
+        for (d, n, s) in runs:
+            r = res[(d, n, s)]
+            ref = res[("ref", n, s)]
             if wl == "paper":
                 speedup = float(ref["cycles"]) / float(r["cycles"])
                 k = float(ref["kernel"])
@@ -186,13 +184,15 @@ def s2_kernel_fraction(cpus: int = 8, fractions: tuple = (0.02, 0.05, 0.1, 0.2, 
     base = dict(workload="synthetic", horizon=int(horizon), calibrated=False)
     refs = [(f, s) for f in fr for s in ss]
     runs = [(d, f, s) for d in ds for f in fr for s in ss]
-    df = sweep([Scenario(cpus=1, kernel="up", seed=s, **phases(f), **base) for f, s in refs] +
-               [Scenario(cpus=n, lock=d, spinlock=spinlock, seed=s, **phases(f), **base)
-                for d, f, s in runs], progress=progress, desc="S2")
-    ref_rows = {k: df.iloc[i] for i, k in enumerate(refs)}
+    res = _runs.run({**{("ref", f, s): Scenario(cpus=1, kernel="up", seed=s, **phases(f), **base)
+                        for f, s in refs},
+                     **{(d, f, s): Scenario(cpus=n, lock=d, spinlock=spinlock, seed=s,
+                                            **phases(f), **base) for d, f, s in runs}},
+                    progress=progress, desc="S2")
+    ref_rows = {(f, s): res[("ref", f, s)] for f, s in refs}
     out = []
-    for j, (d, f, s) in enumerate(runs):
-        r = df.iloc[len(refs) + j]
+    for (d, f, s) in runs:
+        r = res[(d, f, s)]
         out.append({"design": d, "spinlock": spinlock, "cpus": n, "kernel_fraction": f,
                     "seed": s,
                     "speedup": _synthetic_user_cycles(r) / _synthetic_user_cycles(ref_rows[(f, s)]),
@@ -273,9 +273,9 @@ def s4_theory(cpus: tuple = (2, 4, 8), fractions: tuple = (0.1, 0.36, 0.5),
                      spinlock=kind, user_mean=float(phase_cycles) * (1 - f),
                      kernel_mean=float(phase_cycles) * f, horizon=int(horizon), seed=seed,
                      calibrated=False) for dist, kind, n, f in grid]
-    df = sweep(scen, progress=progress, desc="S4")
+    res = _runs.run(dict(zip(grid, scen)), progress=progress, desc="S4")
     rows = []
-    for (dist, kind, n, f), (_, r) in zip(grid, df.iterrows()):
+    for (dist, kind, n, f), r in res.items():
         u, k = float(phase_cycles) * (1 - f), float(phase_cycles) * f
         h = int(r["cycles"])
         model = {"speedup": float(r["lock_acquisitions"]) / h * (u + k),

@@ -18,8 +18,8 @@ import pandas as pd
 from ..errors import ConfigError
 from ..params import DATA
 from ..model.scenario import Scenario
+from . import runs
 from .registry import register
-from .sweep import sweep
 from ..reference import theory
 
 SEEDS = 5
@@ -53,12 +53,12 @@ def e1_lock_profile(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
     and CPU.  ``user`` is the paper's column: neither holding nor spinning
     (idle included)."""
     ss = _seeds(seeds)
-    runs = [_up(s) for s in ss] + [_smp(s) for s in ss]
-    df = sweep(runs, progress=progress, desc="E1")
+    res = runs.run({**{("UP", s): _up(s) for s in ss}, **{("SMP", s): _smp(s) for s in ss}},
+                   progress=progress, desc="E1")
     rows = []
-    for _, r in df.iterrows():
+    for (build, seed), r in res.items():
         for cpu in range(int(r["cpus"])):
-            rows.append({"build": "UP" if r["build"] == "up" else "SMP", "seed": r["seed"],
+            rows.append({"build": build, "seed": seed,
                          "cpu": cpu,
                          "user": r[f"cpu{cpu}_user"] + r[f"cpu{cpu}_idle"],
                          "kernel": r[f"cpu{cpu}_kernel"], "spin": r[f"cpu{cpu}_spin"]})
@@ -70,17 +70,15 @@ def e1_irq_routing(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
     CPU 0 (fixed delivery) or spread over the CPUs (lowest priority)."""
     ss = _seeds(seeds)
     routes = ("spread", "cpu0")
-    df = sweep([_smp(s, overrides={"irq_routing": r}) for r in routes for s in ss],
-               progress=progress, desc="E1 routing")
+    res = runs.run({(r, s): _smp(s, overrides={"irq_routing": r}) for r in routes for s in ss},
+                   progress=progress, desc="E1 routing")
     rows = []
-    for i, r in enumerate(routes):
-        for j, s in enumerate(ss):
-            x = df.iloc[i * len(ss) + j]
-            for cpu in range(2):
-                rows.append({"irq_routing": r, "seed": s, "cpu": cpu,
-                             "kernel": x[f"cpu{cpu}_kernel"], "spin": x[f"cpu{cpu}_spin"],
-                             "user": x[f"cpu{cpu}_user"] + x[f"cpu{cpu}_idle"],
-                             "cycles": int(x["cycles"])})
+    for (r, s), x in res.items():
+        for cpu in range(2):
+            rows.append({"irq_routing": r, "seed": s, "cpu": cpu,
+                         "kernel": x[f"cpu{cpu}_kernel"], "spin": x[f"cpu{cpu}_spin"],
+                         "user": x[f"cpu{cpu}_user"] + x[f"cpu{cpu}_idle"],
+                         "cycles": int(x["cycles"])})
     return pd.DataFrame(rows)
 
 
@@ -118,26 +116,25 @@ def e2_speedup(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
     (plus the other shared kernel data) switched off in turn.  Each variant's
     speedup is over the UP kernel run with the same switches."""
     ss = _seeds(seeds)
-    runs = []
-    for sw in MECHANISMS.values():
-        runs += [_up(s, **sw) for s in ss] + [_smp(s, **sw) for s in ss]
-    df = sweep(runs, progress=progress, desc="E2")
+    keyed = {}
+    for name, sw in MECHANISMS.items():
+        keyed.update({(name, "up", s): _up(s, **sw) for s in ss})
+        keyed.update({(name, "smp", s): _smp(s, **sw) for s in ss})
+    res = runs.run(keyed, progress=progress, desc="E2")
     out = []
-    n = len(ss)
-    for i, (name, sw) in enumerate(MECHANISMS.items()):
-        block = df.iloc[2 * n * i: 2 * n * (i + 1)]
-        up, smp = block.iloc[:n].reset_index(drop=True), block.iloc[n:].reset_index(drop=True)
-        for j, s in enumerate(ss):
-            k_up = float(up.loc[j, "kernel"])
-            out.append({"variant": name, "seed": s, "up_cycles": int(up.loc[j, "cycles"]),
-                        "smp_cycles": int(smp.loc[j, "cycles"]),
-                        "speedup": up.loc[j, "cycles"] / smp.loc[j, "cycles"],
+    for name in MECHANISMS:
+        for s in ss:
+            up, smp = res[(name, "up", s)], res[(name, "smp", s)]
+            k_up = float(up["kernel"])
+            out.append({"variant": name, "seed": s, "up_cycles": int(up["cycles"]),
+                        "smp_cycles": int(smp["cycles"]),
+                        "speedup": up["cycles"] / smp["cycles"],
                         "up_kernel": k_up,
                         "amdahl_bound": theory.amdahl(k_up, 2) if k_up > 0 else 2.0,
                         "lock_bound": theory.lock_bound(k_up, 2) if k_up > 0 else 2.0,
-                        "smp_user": float(smp.loc[j, "user"]),
-                        "smp_kernel": float(smp.loc[j, "kernel"]),
-                        "smp_spin": float(smp.loc[j, "spin"])})
+                        "smp_user": float(smp["user"]),
+                        "smp_kernel": float(smp["kernel"]),
+                        "smp_spin": float(smp["spin"])})
     return pd.DataFrame(out)
 
 
@@ -149,21 +146,19 @@ def e2_sensitivity(seeds: int = 3, spin_slowdown: tuple = (0.0, 0.15, 0.3, 0.6),
     tick apart (0.5)."""
     ss = _seeds(seeds)
     grid = [(a, b) for a in spin_slowdown for b in timer_phase_skew]
-    runs = [_up(s) for s in ss]
-    runs += [_smp(s, overrides={"spin_slowdown": a, "timer_phase_skew": b})
-             for a, b in grid for s in ss]
-    df = sweep(runs, progress=progress, desc="E2 sensitivity")
-    n = len(ss)
-    up = df.iloc[:n].reset_index(drop=True)
+    keyed: dict[tuple, Scenario] = {("up", s): _up(s) for s in ss}
+    keyed.update({(a, b, s): _smp(s, overrides={"spin_slowdown": a, "timer_phase_skew": b})
+                  for a, b in grid for s in ss})
+    res = runs.run(keyed, progress=progress, desc="E2 sensitivity")
     rows = []
-    for i, (a, b) in enumerate(grid):
-        smp = df.iloc[n * (i + 1): n * (i + 2)].reset_index(drop=True)
-        for j, s in enumerate(ss):
+    for a, b in grid:
+        for s in ss:
+            up, smp = res[("up", s)], res[(a, b, s)]
             rows.append({"spin_slowdown": a, "timer_phase_skew": b, "seed": s,
-                         "speedup": up.loc[j, "cycles"] / smp.loc[j, "cycles"],
-                         "smp_user": float(smp.loc[j, "user"]),
-                         "smp_kernel": float(smp.loc[j, "kernel"]),
-                         "smp_spin": float(smp.loc[j, "spin"])})
+                         "speedup": up["cycles"] / smp["cycles"],
+                         "smp_user": float(smp["user"]),
+                         "smp_kernel": float(smp["kernel"]),
+                         "smp_spin": float(smp["spin"])})
     return pd.DataFrame(rows)
 
 
@@ -171,10 +166,10 @@ def e2_sensitivity(seeds: int = 3, spin_slowdown: tuple = (0.0, 0.15, 0.3, 0.6),
 def e3_mp_on_up(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
     """The MP kernel on one CPU against the UP kernel (calibrated to 2%)."""
     ss = _seeds(seeds)
-    df = sweep([_up(s) for s in ss] + [_smp(s, cpus=1) for s in ss], progress=progress,
-               desc="E3")
-    n = len(ss)
-    up, mp = df.iloc[:n].reset_index(drop=True), df.iloc[n:].reset_index(drop=True)
+    res = runs.run({**{("up", s): _up(s) for s in ss}, **{("mp1", s): _smp(s, cpus=1) for s in ss}},
+                   progress=progress, desc="E3")
+    up = pd.DataFrame([res[("up", s)] for s in ss]).reset_index(drop=True)
+    mp = pd.DataFrame([res[("mp1", s)] for s in ss]).reset_index(drop=True)
     return pd.DataFrame({"seed": ss, "up_cycles": up["cycles"], "mp1_cycles": mp["cycles"],
                          "slowdown": mp["cycles"] / up["cycles"] - 1.0,
                          "mp1_lock_acquisitions": mp["lock_acquisitions"]})
@@ -184,10 +179,11 @@ def e3_mp_on_up(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
 def e4_affinity(seeds: int = SEEDS, cpus: int = 2, progress: bool = False) -> pd.DataFrame:
     """SMP completion time with CPU affinity on and off."""
     ss = _seeds(seeds)
-    df = sweep([_smp(s, cpus=cpus) for s in ss] +
-               [_smp(s, cpus=cpus, affinity=False) for s in ss], progress=progress, desc="E4")
-    n = len(ss)
-    on, off = df.iloc[:n].reset_index(drop=True), df.iloc[n:].reset_index(drop=True)
+    res = runs.run({**{(True, s): _smp(s, cpus=cpus) for s in ss},
+                    **{(False, s): _smp(s, cpus=cpus, affinity=False) for s in ss}},
+                   progress=progress, desc="E4")
+    on = pd.DataFrame([res[(True, s)] for s in ss]).reset_index(drop=True)
+    off = pd.DataFrame([res[(False, s)] for s in ss]).reset_index(drop=True)
     return pd.DataFrame({"seed": ss, "affinity_cycles": on["cycles"],
                          "no_affinity_cycles": off["cycles"],
                          "gain": off["cycles"] / on["cycles"] - 1.0,
@@ -205,19 +201,18 @@ def e5_priority_timeslice(seeds: int = SEEDS, timeslices: tuple = (1, 2, 5, 10, 
     variants.append(("benchmark priority", priority, {"priority": priority}))
     for ts in timeslices:
         variants.append(("time slice", ts, {"timeslice_ticks": ts}))
-    runs = []
-    for _, _, ov in variants:
+    keyed: dict[tuple, Scenario] = {}
+    for name, value, ov in variants:
         for s in ss:
-            runs += [_up(s, overrides=ov), _smp(s, overrides=ov)]
-    df = sweep(runs, progress=progress, desc="E5")
+            keyed[(name, value, s, "UP")] = _up(s, overrides=ov)
+            keyed[(name, value, s, "SMP")] = _smp(s, overrides=ov)
+    res = runs.run(keyed, progress=progress, desc="E5")
     rows = []
-    i = 0
     base: dict[tuple[str, int], int] = {}
     for name, value, _ in variants:
         for s in ss:
-            up, smp = df.iloc[i], df.iloc[i + 1]
-            i += 2
-            for build, r in (("UP", up), ("SMP", smp)):
+            for build in ("UP", "SMP"):
+                r = res[(name, value, s, build)]
                 if name == "baseline":
                     base[(build, s)] = int(r["cycles"])
                 rows.append({"variant": name, "value": value, "seed": s, "build": build,
@@ -256,18 +251,17 @@ def e7_call_interval(seeds: int = 3, intervals: tuple = (0, 1000, 300, 100, 30, 
     """Speedup as the benchmark's kernel-call interval k (iterations between
     calls; 0 = never) varies, with the bounds from the UP run's kernel share."""
     ss = _seeds(seeds)
-    runs = []
+    keyed: dict[tuple, Scenario] = {}
     for k in intervals:
         for s in ss:
             ov = {"call_every": int(k)}
-            runs += [_up(s, overrides=ov), _smp(s, overrides=ov)]
-    df = sweep(runs, progress=progress, desc="E7")
+            keyed[(k, s, "up")] = _up(s, overrides=ov)
+            keyed[(k, s, "smp")] = _smp(s, overrides=ov)
+    res = runs.run(keyed, progress=progress, desc="E7")
     rows = []
-    i = 0
     for k in intervals:
         for s in ss:
-            up, smp = df.iloc[i], df.iloc[i + 1]
-            i += 2
+            up, smp = res[(k, s, "up")], res[(k, s, "smp")]
             k_up = float(up["kernel"])
             rows.append({"call_every": k, "seed": s, "speedup": up["cycles"] / smp["cycles"],
                          "up_kernel": k_up, "smp_spin": float(smp["spin"]),
