@@ -553,7 +553,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if fn is None:
         raise _Usage(f"{EXPERIMENTS_MODULE} has no summary_table() yet")
     df = fn()
-    print(df.to_json(orient="records") if args.json else df.to_string(index=False))
+    if args.json:
+        print(df.to_json(orient="records"))
+    else:
+        head = getattr(mod, "headline", None)
+        if head is not None and "status" in df.columns:
+            print("Verdict: " + head(df))
+        print(df.drop(columns=["note"], errors="ignore").to_string(index=False))
     return 0
 
 

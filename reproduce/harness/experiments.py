@@ -11,5 +11,6 @@ from __future__ import annotations
 from .beyond import *  # noqa: F401,F403
 from .beyond import DESIGNS, LOCK_DESIGNS, SCALING_CPUS  # noqa: F401
 from .paper import *  # noqa: F401,F403
-from .paper import SEEDS, paper_claims, paper_table1, summary_table, table1_comparison  # noqa: F401
+from .paper import (SEEDS, STATUSES, headline, paper_claims, paper_range,  # noqa: F401
+                    paper_table1, summary_table, table1_comparison)
 from .registry import EXPERIMENTS, Experiment, register  # noqa: F401

@@ -100,11 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"calibration refitted for model version {doc['model_version']}")
     run(a.names, a.force)
     if not a.no_summary:
-        from .experiments import summary_table
+        from .experiments import headline, summary_table
         import pandas as pd
+        table = summary_table()
+        print("\nVerdict: " + headline(table))
         with pd.option_context("display.width", 160, "display.max_columns", 20):
             print("\nPaper vs model (model: mean and range over seeds)")
-            print(summary_table().round(3).to_string(index=False))
+            print(table.drop(columns=["note"]).round(3).to_string(index=False))
     return 0
 
 
