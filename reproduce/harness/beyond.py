@@ -15,6 +15,8 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..kernel.locking import POLICIES as _POLICIES
+from ..kernel.spinlock import LOCK_KINDS
+from ..model.scenario import MAX_CPUS
 from ..model.scenario import Scenario
 from ..reference import theory
 from .paper import SEEDS, _seeds
@@ -42,8 +44,8 @@ def _check_cpu_list(cpus: tuple) -> list[int]:
     if not cpus:
         raise ConfigError("cpus=(): name at least one CPU count")
     for n in cpus:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 32:
-            raise ConfigError(f"cpus: {n!r} is not an integer from 1 to 32")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_CPUS:
+            raise ConfigError(f"cpus: {n!r} is not an integer from 1 to {MAX_CPUS}")
     return [int(n) for n in cpus]
 
 
@@ -103,15 +105,18 @@ def s1_scaling(cpus: tuple = SCALING_CPUS, designs: tuple = DESIGNS, seeds: int 
     ``kernel_share, amdahl_bound, lock_bound,
     capacity_bound`` (synthetic: capacity_bound = N).
 
-    With the default ``spinlock="tas"`` the giant lock collapses at 32 CPUs
-    (every spinner slows the holder: the ticks of all CPUs arrive together);
-    run ``spinlock="ticket"`` to see the lock without that effect (S6).
+    With the default ``spinlock="tas"`` the giant lock collapses from 8 CPUs
+    on the Pentium II's shared bus: two or more test-and-set spinners steal
+    the lock's line from each other without pause, and the holder's cache
+    misses queue behind those transfers (``Result.locks[...]
+    ["bus_stall_cycles"]``); the other algorithms are compared in L1 and
+    notebook 11.
     """
     ns = _check_cpu_list(cpus)
     ds = _check_designs(designs)
     ss = _seeds(seeds)
     _check_choice("workload", workload, ("paper", "synthetic", "both"))
-    _check_choice("spinlock", spinlock, ("tas", "ticket"))
+    _check_choice("spinlock", spinlock, LOCK_KINDS)
     if isinstance(work_cycles, bool) or not isinstance(work_cycles, int) or work_cycles < 1:
         raise ConfigError(f"work_cycles={work_cycles!r}: must be a positive integer")
     kinds = ["paper", "synthetic"] if workload == "both" else [workload]
@@ -171,10 +176,10 @@ def s2_kernel_fraction(cpus: int = 8, fractions: tuple = (0.02, 0.05, 0.1, 0.2, 
     lock_bound``."""
     n = _check_cpu_list(cpus)[0] if isinstance(cpus, (int, np.integer)) else None
     if n is None:
-        raise ConfigError(f"cpus={cpus!r}: one integer from 1 to 32")
+        raise ConfigError(f"cpus={cpus!r}: one integer from 1 to {MAX_CPUS}")
     ds = _check_designs(designs)
     ss = _seeds(seeds)
-    _check_choice("spinlock", spinlock, ("tas", "ticket"))
+    _check_choice("spinlock", spinlock, LOCK_KINDS)
     fr = [fractions] if isinstance(fractions, (int, float)) else list(fractions)
     for f in fr:
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
@@ -262,7 +267,7 @@ def s4_theory(cpus: tuple = (2, 4, 8), fractions: tuple = (0.1, 0.36, 0.5),
     ns = _check_cpu_list(cpus)
     kinds = [spinlocks] if isinstance(spinlocks, str) else list(spinlocks)
     for kind in kinds:
-        _check_choice("spinlock", kind, ("tas", "ticket"))
+        _check_choice("spinlock", kind, LOCK_KINDS)
     fr = [fractions] if isinstance(fractions, (int, float)) else list(fractions)
     for f in fr:
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
