@@ -375,9 +375,197 @@ def s6_spinlock_kind(cpus: tuple = (2, 8, 32), designs: tuple = LOCK_DESIGNS, se
 
 
 
+
+# ------------------------------------------------------------- L1 to L3: locks
+VALIDATION_CPUS = (2, 4, 8, 16, 32)
+LOCK_CPUS = (1, 2, 4, 8, 16, 32, 64)
+WARMUP_ROUNDS = 16
+
+
+def l1_lock_validation(cpus: tuple = VALIDATION_CPUS, user_mean: float = 6400.0,
+                       kernel_mean: float = 3600.0, miss_cycles: int = 200,
+                       horizon: int = 400_000_000, seed: int = 0,
+                       progress: bool = False) -> pd.DataFrame:
+    """The giant lock on the synthetic workload (exponential phases, ideal
+    machine: no trap, tick or coherence cost) against two analytic models,
+    ticket spinlock:
+
+    * ``free`` hand-off (every lock operation costs nothing) against the
+      finite-source queue M/M/1//N (``theory.machine_repairman``);
+    * ``waiter-dependent`` hand-off: a read of a line another cache shares
+      costs *miss_cycles* (``memory_access``), everything else nothing.  The
+      ticket lock's release then makes its w waiters re-read one after
+      another and the next ticket's owner is at a uniform place among them:
+      a hand-off of (j - 1) x miss_cycles, j ~ U{1..w}, mean
+      miss_cycles (w - 1)/2.  That is Boyd-Wickizer et al.'s service time
+      s + c k (k cores holding or waiting after the release, the new owner
+      included) with c = miss_cycles/2 and s = K - c
+      (``theory.ticket_markov``), a mapping read off the lock's code, not
+      fitted.
+
+    Returns one row per (handoff, cpus, metric): ``metric`` is
+    ``throughput`` (lock passes per cycle) or ``spin`` (per-CPU fraction of
+    time waiting for or receiving the lock); ``analytic``, ``simulated``,
+    ``abs_err``, ``rel_err`` (of the analytic value) and ``within_2pct``.
+    Statistical error: about 1/sqrt(passes), ~ 0.3% at the default horizon.
+    """
+    ns = _check_cpu_list(cpus)
+    if isinstance(miss_cycles, bool) or not isinstance(miss_cycles, int) or miss_cycles < 1:
+        raise ConfigError(f"miss_cycles={miss_cycles!r}: must be a positive integer (cycles)")
+    for name, v in (("user_mean", user_mean), ("kernel_mean", kernel_mean)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise ConfigError(f"{name}={v!r}: must be a positive number of cycles")
+    c = miss_cycles / 2.0
+    if not kernel_mean > c:
+        raise ConfigError(f"kernel_mean={kernel_mean!r}: must exceed miss_cycles/2 = {c}")
+    cases = (("free", {}), ("waiter-dependent", {"memory_access": int(miss_cycles)}))
+    grid = [(h, ov, n) for h, ov in cases for n in ns]
+    scen = [Scenario(ideal=True, workload="synthetic", cpus=n, spinlock="ticket",
+                     user_mean=float(user_mean), kernel_mean=float(kernel_mean),
+                     horizon=int(horizon), seed=seed, calibrated=False, overrides=ov)
+            for h, ov, n in grid]
+    df = sweep(scen, progress=progress, desc="L1")
+    u, k = float(user_mean), float(kernel_mean)
+    rows = []
+    for (h, _, n), (_, r) in zip(grid, df.iterrows()):
+        if h == "free":
+            th = theory.machine_repairman(n, u, k)
+            spin_th, model = th["spin"], "M/M/1//N"
+        else:
+            th = theory.ticket_markov(n, u, k - c, c)
+            spin_th = 1.0 - th["user"] - th["throughput"] * k / n
+            model = "Boyd-Wickizer et al. 2012"
+        sim = {"throughput": float(r["lock_acquisitions"]) / float(r["cycles"]),
+               "spin": float(r["spin"])}
+        for metric, an in (("throughput", th["throughput"]), ("spin", spin_th)):
+            err = abs(sim[metric] - an)
+            rows.append({"handoff": h, "analytic_model": model, "cpus": n, "metric": metric,
+                         "analytic": an, "simulated": sim[metric], "abs_err": err,
+                         "rel_err": err / abs(an), "within_2pct": bool(err <= 0.02 * abs(an))})
+    return pd.DataFrame(rows)
+
+
+def l2_lock_scaling(cpus: tuple = LOCK_CPUS, designs: tuple = DESIGNS,
+                    spinlocks: tuple = LOCK_KINDS, machines: tuple = ("pentium2", "modern"),
+                    horizon: int = 5_000_000, seed: int = 0,
+                    progress: bool = False) -> pd.DataFrame:
+    """Speedup against CPUs for every design x spinlock algorithm on each
+    machine class, synthetic workload (one thread per CPU, exponential
+    phases of 6400 user and 3600 kernel cycles; speedup as in S1: user-mode
+    throughput over the UP kernel's on one CPU of the same machine).  The
+    forwarding designs take no spinlock and appear once (``spinlock``
+    "none").  Besides the speedup each row has what the lock's code did per
+    acquisition: ``transfers`` (line transfers, all its lines, spinners'
+    stealing included), ``bus_transactions`` (transfers and memory reads),
+    ``stall`` (cycles the holder lost to the others' bus traffic),
+    ``wait`` (mean cycles from request to running, hand-off included) and
+    the per-CPU ``spin`` fraction."""
+    ns = _check_cpu_list(cpus)
+    ds = _check_designs(designs)
+    kinds = [spinlocks] if isinstance(spinlocks, str) else list(spinlocks)
+    for kind in kinds:
+        _check_choice("spinlock", kind, LOCK_KINDS)
+    ms = [machines] if isinstance(machines, str) else list(machines)
+    for m in ms:
+        _check_choice("machine", m, ("pentium2", "modern"))
+    base = dict(workload="synthetic", horizon=int(horizon), seed=seed, calibrated=False)
+    keys = []
+    for m in ms:
+        for d in ds:
+            for kind in (["none"] if _POLICIES[d].forwarding else kinds):
+                keys += [(m, d, kind, n) for n in ns]
+    refs = [Scenario(cpus=1, kernel="up", machine=m, **base) for m in ms]
+    runs = [Scenario(cpus=n, lock=d, spinlock="tas" if kind == "none" else kind, machine=m,
+                     **base) for m, d, kind, n in keys]
+    df = sweep(refs + runs, progress=progress, desc="L2")
+    ref = {m: _synthetic_user_cycles(df.iloc[i]) for i, m in enumerate(ms)}
+    rows = []
+    for j, (m, d, kind, n) in enumerate(keys):
+        r = df.iloc[len(refs) + j]
+        acq = max(1, int(r["lock_acquisitions"]))
+        rows.append({"machine": m, "design": d, "spinlock": kind, "cpus": n,
+                     "speedup": _synthetic_user_cycles(r) / ref[m],
+                     "lock_bound": theory.lock_bound(3600.0 / 10000.0, n),
+                     "acquisitions": int(r["lock_acquisitions"]),
+                     "transfers": float(r["lock_transfers"]) / acq,
+                     "bus_transactions": float(r["lock_bus_transactions"]) / acq,
+                     "stall": float(r["lock_bus_stall_cycles"]) / acq,
+                     "wait": float(r["lock_waittime_total"]) / acq,
+                     "user": float(r["user_only"]), "kernel": float(r["kernel"]),
+                     "spin": float(r["spin"])})
+    return pd.DataFrame(rows)
+
+
+def l3_transfers_vs_waiters(waiters: tuple = (0, 1, 2, 4, 8, 16, 32, 63),
+                            spinlocks: tuple = LOCK_KINDS, machine: str = "pentium2",
+                            hold: int = 3600, draws: int = 50, seed: int = 0,
+                            progress: bool = False) -> pd.DataFrame:
+    """What the literature measures of a lock: line transfers per
+    acquisition and hand-off latency against the number of waiters, from
+    the algorithms' code alone (no kernel, no workload).  With *w* CPUs
+    waiting behind a holder that holds for *hold* cycles, one acquisition is
+    the holder's release and the hand-off to the next owner, plus a new
+    arrival that keeps *w* waiting, plus (test-and-set with two or more
+    spinners) the spinners stealing the line from each other during the
+    hold, one transfer per ``line_transfer`` cycles.  Measured after
+    ``WARMUP_ROUNDS`` such acquisitions (back-off windows grow) and averaged
+    over *draws* orders of the bus.  Returns one row per (spinlock, waiters):
+    ``transfers``, ``bus_transactions`` (transfers and memory reads),
+    ``handoff_transactions`` (on the path from the releasing store to the
+    next owner's acquire) and ``handoff_cycles`` (that path at the cost
+    table's prices)."""
+    from .. import params as P
+    from ..kernel.spinlock import new_spinlock
+    _check_choice("machine", machine, ("pentium2", "modern"))
+    kinds = [spinlocks] if isinstance(spinlocks, str) else list(spinlocks)
+    for kind in kinds:
+        _check_choice("spinlock", kind, LOCK_KINDS)
+    ws = [waiters] if isinstance(waiters, int) else list(waiters)
+    for w in ws:
+        if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w < MAX_CPUS:
+            raise ConfigError(f"waiters: {w!r} is not an integer from 0 to {MAX_CPUS - 1}")
+    costs = P.load(machine)
+    t, m, rmw = costs["line_transfer"], costs["memory_access"], costs["locked_rmw"]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for kind in kinds:
+        for w in ws:
+            tot = bus = path = cyc = 0.0
+            for _ in range(int(draws)):
+                lock = new_spinlock("l", kind)
+                lock.configure(t, costs["backoff_base"], costs["backoff_cap"])
+                for cpu in range(w + 1):          # CPU 0 holds, 1..w wait
+                    lock.arrive(cpu)
+                now = 0
+                for _ in range(WARMUP_ROUNDS):    # back-off windows settle
+                    now += hold
+                    owner = lock.holder
+                    assert owner is not None
+                    lock.release(owner, rng, now)
+                    lock.arrive(owner)
+                before = lock.transfers
+                steal = hold // t if lock.spinning_requests() else 0
+                owner = lock.holder
+                assert owner is not None
+                nxt, ops, idle = lock.release(owner, rng, now + hold)
+                arr = lock.arrive(owner)          # back in the queue: w waiting again
+                tot += lock.transfers - before + steal
+                bus += ops.transactions + arr.transactions + steal
+                path += ops.transfers + ops.misses
+                cyc += idle + ops.cycles(t, m, rmw)
+            d = float(draws)
+            rows.append({"machine": machine, "spinlock": kind, "waiters": w,
+                         "transfers": tot / d, "bus_transactions": bus / d,
+                         "handoff_transactions": path / d, "handoff_cycles": cyc / d})
+    return pd.DataFrame(rows)
+
+
 register("S1", "Beyond the paper: speedup vs CPUs (1-32) for every lock design", s1_scaling)
 register("S2", "Beyond the paper: speedup vs kernel fraction at fixed CPUs", s2_kernel_fraction)
 register("S3", "Beyond the paper: where kernel time goes (profile for subsystem locks)", s3_kernel_profile)
 register("S4", "Simulator vs theory: lock bound (constant) and M/M/1//N (exponential)", s4_theory)
 register("S5", "Master-slave and application kernel vs the giant lock (the paper's claim)", s5_forwarding_vs_giant)
 register("S6", "Test-and-set vs ticket spinlocks for every lock design", s6_spinlock_kind)
+register("L1", "Giant lock vs analytic lock models: M/M/1//N (free hand-off), Boyd-Wickizer et al. (ticket)", l1_lock_validation)
+register("L2", "Speedup vs CPUs (1-64) for every design x spinlock algorithm on both machine classes", l2_lock_scaling)
+register("L3", "Line transfers per acquisition and hand-off latency vs waiters, per algorithm", l3_transfers_vs_waiters)

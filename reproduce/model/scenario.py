@@ -33,7 +33,8 @@ SWITCHES = ("background", "readyq_bounce", "kernel_data_bounce")
 MACHINES = ("pentium2", "modern")
 MAX_CPUS = 64
 # Cost-table entries zeroed by the `ideal` machine (no entry/exit or coherence cost).
-IDEAL_ZERO = ("trap", "locked_rmw", "line_transfer", "memory_access", "context_switch",
+IDEAL_ZERO = ("trap", "locked_rmw", "line_transfer", "memory_access", "kernel_bus_rate",
+              "context_switch",
               "cr3_load", "mp_entry_overhead", "timer_insert",
               "ipi_send", "ipi_receive", "page_fault", "page_alloc", "pgdir_copy",
               "cache_refill")
