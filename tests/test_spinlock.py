@@ -162,3 +162,17 @@ def test_every_algorithm_runs_the_giant_lock_with_checks_on(kind):
                           spinlock=kind, debug=True))
     assert r.lock["acquisitions"] > 50 and r.lock["contentions"] > 0
     assert r.lock["transfers"] > 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("design", ["giant", "giant+irq", "subsystem", "fine"])
+def test_cli_simulate_takes_every_algorithm_for_every_lock_design(capsys, kind, design):
+    from reproduce import cli
+    code = cli.main(["simulate", "--lock", design, "--spinlock", kind, "--cpus", "4",
+                     "--workload", "synthetic", "--horizon", "300000", "--uncalibrated",
+                     "--debug", "--json"])
+    assert code in (0, None)
+    import json
+    d = json.loads(capsys.readouterr().out)
+    assert d["scenario"]["spinlock"] == kind and d["scenario"]["lock"] == design
+    assert d["lock"]["acquisitions"] > 0
