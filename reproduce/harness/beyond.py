@@ -458,8 +458,9 @@ def l2_lock_scaling(cpus: tuple = LOCK_CPUS, designs: tuple = DESIGNS,
     acquisition: ``transfers`` (line transfers, all its lines, spinners'
     stealing included), ``bus_transactions`` (transfers and memory reads),
     ``stall`` (cycles the holder lost to the others' bus traffic),
-    ``wait`` (mean cycles from request to running, hand-off included) and
-    the per-CPU ``spin`` fraction."""
+    ``wait`` (mean cycles from request to running, hand-off included),
+    ``hold`` (mean cycles held, stall included) and the per-CPU ``spin``
+    fraction."""
     ns = _check_cpu_list(cpus)
     ds = _check_designs(designs)
     kinds = [spinlocks] if isinstance(spinlocks, str) else list(spinlocks)
@@ -491,6 +492,7 @@ def l2_lock_scaling(cpus: tuple = LOCK_CPUS, designs: tuple = DESIGNS,
                      "bus_transactions": float(r["lock_bus_transactions"]) / acq,
                      "stall": float(r["lock_bus_stall_cycles"]) / acq,
                      "wait": float(r["lock_waittime_total"]) / acq,
+                     "hold": float(r["lock_holdtime_total"]) / acq,
                      "user": float(r["user_only"]), "kernel": float(r["kernel"]),
                      "spin": float(r["spin"])})
     return pd.DataFrame(rows)
