@@ -176,3 +176,12 @@ def test_cli_simulate_takes_every_algorithm_for_every_lock_design(capsys, kind, 
     d = json.loads(capsys.readouterr().out)
     assert d["scenario"]["spinlock"] == kind and d["scenario"]["lock"] == design
     assert d["lock"]["acquisitions"] > 0
+
+
+def test_sixty_four_cpus_run_with_checks_on():
+    # Kernel stacks and CPU-local pages for 64 CPUs; every CPU gets to run.
+    r = simulate(Scenario(cpus=64, workload="synthetic", horizon=300_000, calibrated=False,
+                          spinlock="mcs", debug=True))
+    assert len(r.modes) == 64 and all(m[0] > 0 for m in r.modes)
+    with pytest.raises(ConfigError, match="cpus=65: must be an integer from 1 to 64"):
+        Scenario(cpus=65)

@@ -5,16 +5,22 @@ A CPU is always in one of four modes (``machine.cpu``).  Each kernel entry
 (system call, timer interrupt, device interrupt, reschedule IPI, page fault)
 follows the same course, as in the MP build of section 3.1:
 
-1. the trap: the CPU leaves user mode (or its halt);
-2. ``acquire``: the lock the strategy names (the giant lock in the paper's
-   build; none in the UP build).  If it is held the CPU spins (mode SPIN);
-3. the kernel path runs holding the lock (mode KERNEL).  Because nothing else
-   can change kernel state while the path holds the lock that guards it, the
-   path does all its work at the moment it acquires the lock and returns the
-   cycles that work costs: its own cycles, the trap, the cache lines it writes
-   (lock word, ready queue, other shared kernel data), the context switch;
-4. ``release`` hands the lock to a spinner, and the CPU returns to user mode
-   in whatever thread the path left current (or halts, IDLE).
+1. ``_enter``, the trap: the CPU leaves user mode (or its halt);
+2. ``_acquire``: the lock the strategy names (the giant lock in the paper's
+   build; none in the UP build), taken by running its algorithm's code.  If
+   it is held the CPU spins (mode SPIN) until a release hands it over;
+3. ``_run_path``: the kernel path runs holding the lock (mode KERNEL).
+   Because nothing else can change kernel state while the path holds the
+   lock that guards it, the path does all its work at the moment it
+   acquires the lock and returns the cycles that work costs: its own cycles,
+   the trap, the lock's operations, the cache lines it writes (ready queue,
+   other shared kernel data), the context switch;
+4. ``_hold_done`` and ``_release``: the lock's release code hands it to the
+   next owner;
+5. ``_leave``: the CPU takes interrupts held off meanwhile, then returns to
+   user mode in whatever thread the path left current (or halts, IDLE).
+
+These functions appear in this order in the file.
 
 Strategies finer than the giant lock may split a path into parts that run
 under different locks, one after the other (``_then``); the master-slave and
