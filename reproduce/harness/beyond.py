@@ -318,22 +318,14 @@ def s5_forwarding_vs_giant(cpus: tuple = (2, 4, 8, 16, 32), seeds: int = 2,
     "confirmed" when neither forwarding design beats that giant lock by
     more than 1%, else "refuted".
 
-    Verdict with the model as built (defaults, 2 seeds; run the function
-    for current numbers).  Paper workload: confirmed on the paper's machine,
-    2 CPUs (master-slave and appkernel about 2% slower than the
-    test-and-set giant lock, 8% slower than a ticket one: every kernel
-    entry of the second CPU pays the forwarding and waits, and the master's
-    own user work is preempted).  Refuted from 4 CPUs up against the
-    test-and-set giant lock (+8% at 4, +42% at 8): its spinners slow the
-    holder, worst at the ticks that all CPUs take at once, until it
-    collapses at 32 CPUs, while a slave waits on its own completion flag.
-    Against a giant lock with ticket spinlocks the claim holds at every
-    size (5-10% slower).  Synthetic workload (all kernel work under one
-    lock): confirmed at 2 CPUs, refuted from 4 up even against the ticket
-    lock, because the master keeps the kernel's data in its own cache and
-    runs the traps outside the serialized part.  So: no benefit on the
-    paper's 2-CPU machine, as the paper says; on larger machines it depends
-    on the spinlock and on how contended the kernel is."""
+    What decides the verdict (run the function, or notebook 08, for the
+    current numbers): at 2 CPUs every kernel entry of the second CPU pays
+    the forwarding and waits, and the master's own user work is preempted;
+    with more CPUs the giant lock's fate depends on its spinlock algorithm
+    (test-and-set spinners steal its line from each other on the shared
+    bus; see notebook 11), while a slave waits on its own completion flag
+    and the master keeps the kernel's data in its own cache and runs the
+    traps outside the serialized part."""
     ns = _check_cpu_list(cpus)
     parts = []
     for design, kind, col in (("giant", "tas", "giant_tas"), ("giant", "ticket", "giant_ticket"),
