@@ -105,8 +105,9 @@ def s1_scaling(cpus: tuple = SCALING_CPUS, designs: tuple = DESIGNS, seeds: int 
     ``kernel_share, amdahl_bound, lock_bound,
     capacity_bound`` (synthetic: capacity_bound = N).
 
-    With the default ``spinlock="tas"`` the giant lock collapses from 8 CPUs
-    on the Pentium II's shared bus: two or more test-and-set spinners steal
+    With the default ``spinlock="tas"`` the giant lock collapses on the
+    Pentium II's shared bus (below one CPU's speed from 8 CPUs on the
+    synthetic workload, by 32 on the paper's): two or more test-and-set spinners steal
     the lock's line from each other without pause, and the holder's cache
     misses queue behind those transfers (``Result.locks[...]
     ["bus_stall_cycles"]``); the other algorithms are compared in L1 and
