@@ -138,7 +138,7 @@ _OPTION_OF = {
     "distribution": "--distribution", "ideal": "--ideal", "affinity": "--affinity",
     "horizon": "--horizon", "seed": "--seed", "background": "--no-background",
     "readyq_bounce": "--no-readyq-bounce", "kernel_data_bounce": "--no-kernel-data-bounce",
-    "spin_slowdown": "--no-spin-slowdown", "calibrated": "--uncalibrated", "debug": "--debug",
+    "machine": "--machine", "calibrated": "--uncalibrated", "debug": "--debug",
 }
 
 
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser; choices are read from the model at call time."""
     from dataclasses import fields
 
-    from .model.scenario import DISTRIBUTIONS, KERNELS, WORKLOADS, Scenario
+    from .model.scenario import DISTRIBUTIONS, KERNELS, MACHINES, MAX_CPUS, WORKLOADS, Scenario
     from .kernel.locking import POLICIES
     from .kernel.spinlock import LOCK_KINDS
 
@@ -159,13 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run one scenario; options not given take the "
                                    "defaults of reproduce.model.scenario.Scenario.")
     m = s.add_argument_group("machine and kernel")
-    m.add_argument("--cpus", type=_int, metavar="N", help="number of CPUs, 1 to 32 "
+    m.add_argument("--cpus", type=_int, metavar="N", help=f"number of CPUs, 1 to {MAX_CPUS} "
                    f"(default {d['cpus']}; 1 with --kernel up)")
     m.add_argument("--kernel", choices=list(KERNELS), help=f"kernel build (default {d['kernel']})")
     m.add_argument("--lock", choices=list(POLICIES), metavar="NAME",
                    help=f"lock strategy of the MP build: {', '.join(POLICIES)} "
                    f"(default {d['lock']})")
-    m.add_argument("--spinlock", choices=list(LOCK_KINDS), help=f"spinlock kind (default {d['spinlock']})")
+    m.add_argument("--spinlock", choices=list(LOCK_KINDS),
+                   help=f"spinlock algorithm (default {d['spinlock']})")
+    m.add_argument("--machine", choices=list(MACHINES),
+                   help=f"cost table data/params/MACHINE.toml (default {d['machine']})")
     m.add_argument("--ideal", action="store_true", default=None,
                    help="ideal machine: no entry/exit, coherence or timer cost")
     m.add_argument("--affinity", action=argparse.BooleanOptionalAction, default=None,
@@ -196,8 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--no-kernel-data-bounce", dest="kernel_data_bounce",
                    action="store_const", const=False, default=None,
                    help="shared kernel data lines cost nothing")
-    x.add_argument("--no-spin-slowdown", dest="spin_slowdown", action="store_const",
-                   const=False, default=None, help="spinners do not slow the lock holder")
     o = s.add_argument_group("parameters and output")
     o.add_argument("--uncalibrated", dest="calibrated", action="store_const", const=False,
                    default=None, help="use the parameter files without the fitted values")

@@ -68,13 +68,13 @@ def test_kernel_up_defaults_to_one_cpu(capsys):
 def test_options_reach_the_scenario(capsys):
     d = run_json(capsys, *SYN, "--cpus", "3", "--user-mean", "5000", "--kernel-mean", "2e3",
                  "--seed", "7", "--no-affinity", "--ideal", "--no-background",
-                 "--no-readyq-bounce", "--no-kernel-data-bounce", "--no-spin-slowdown",
-                 "--debug", "-p", "timer_hz=1000", "-p", "trap=200")
+                 "--no-readyq-bounce", "--no-kernel-data-bounce", "--machine", "modern",
+                 "--spinlock", "mcs", "--debug", "-p", "timer_hz=1000", "-p", "trap=200")
     s = d["scenario"]
     assert (s["cpus"], s["user_mean"], s["kernel_mean"], s["seed"]) == (3, 5000.0, 2000.0, 7)
     assert s["affinity"] is False and s["ideal"] is True and s["calibrated"] is False
-    assert not (s["background"] or s["readyq_bounce"] or s["kernel_data_bounce"]
-                or s["spin_slowdown"])
+    assert not (s["background"] or s["readyq_bounce"] or s["kernel_data_bounce"])
+    assert s["machine"] == "modern" and s["spinlock"] == "mcs"
     assert s["debug"] is True and s["horizon"] == 2_000_000
     assert s["overrides"] == {"timer_hz": 1000, "trap": 200}
 
@@ -128,8 +128,9 @@ def test_unknown_lock_lists_valid_names(capsys):
 
 @pytest.mark.parametrize("extra,needles", [
     (["--cpus", "abc"], ["--cpus", "abc"]),
-    (["--cpus", "0"], ["--cpus", "1 to 32"]),
-    (["--cpus", "64"], ["--cpus", "64"]),
+    (["--cpus", "0"], ["--cpus", "1 to 64"]),
+    (["--cpus", "65"], ["--cpus", "65"]),
+    (["--machine", "vax"], ["--machine", "vax", "pentium2", "modern"]),
     (["--horizon", "-5"], ["--horizon", "-5"]),
     (["--seed", "-1"], ["--seed", "-1"]),
     (["--seed", "1.5"], ["--seed", "1.5"]),
@@ -137,7 +138,8 @@ def test_unknown_lock_lists_valid_names(capsys):
     (["--user-mean", "-3"], ["--user-mean"]),
     (["--kernel-mean", "nan"], ["--kernel-mean", "nan"]),
     (["--kernel", "smp"], ["--kernel", "smp", "up", "mp"]),
-    (["--spinlock", "mcs"], ["--spinlock", "mcs", "tas", "ticket"]),
+    (["--spinlock", "clh"], ["--spinlock", "clh", "tas", "ttas", "ttas_backoff", "ticket",
+                             "mcs", "qspinlock"]),
     (["--workload", "tpc"], ["--workload", "tpc"]),
     (["--distribution", "normal"], ["--distribution", "normal"]),
     (["--bogus-option"], ["--bogus-option"]),

@@ -13,7 +13,7 @@ from reproduce.model.scenario import Scenario, simulate
 from reproduce.errors import ConfigError
 from reproduce.kernel import locking
 from reproduce.kernel.kernel import InvariantError
-from reproduce.kernel.spinlock import Spinlock
+from reproduce.kernel.spinlock import new_spinlock
 
 DESIGNS = list(locking.POLICIES)
 LOCK_DESIGNS = [d for d in DESIGNS if not locking.POLICIES[d].forwarding]
@@ -76,7 +76,7 @@ class SplitGiant(locking.Giant):
 
     def __init__(self, kind="tas", ncpus=1):
         super().__init__(kind, ncpus)
-        self.db = Spinlock("db", kind)
+        self.db = new_spinlock("db", kind)
         self.locks = [self.giant, self.db]
 
     def lock_at(self, entry, subsys, cpu):

@@ -572,7 +572,7 @@ def test_params_replace_checks():
     with pytest.raises(ConfigError, match="2.5"):
         p.replace(cpus=2.5)
     with pytest.raises(ConfigError, match="'x'"):
-        p.replace(spin_slowdown="x")
+        p.replace(kernel_bus_rate="x")
     with pytest.raises(ConfigError, match="'bogus'"):
         p["bogus"]
 

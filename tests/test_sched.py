@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from reproduce.kernel.proc import Process, Thread
 from reproduce.kernel.sched import ReadyQueue
-from reproduce.kernel.spinlock import LockStat, Spinlock
+from reproduce.kernel.spinlock import LockStat
 
 ops = st.lists(st.tuples(st.sampled_from(["push", "pop"]), st.integers(0, 3),
                          st.one_of(st.none(), st.integers(0, 2)), st.integers(0, 2)),
@@ -54,17 +54,3 @@ def test_lockstat_min_max_total_avg_agree(samples):
     assert d["holdtime_total"] == sum(values)
     assert d["holdtime_avg"] == sum(values) / len(values)
     assert d["acq_bounces"] == d["con_bounces"] == sum(b for _, b in samples)
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(0, 7), min_size=1, max_size=8, unique=True), st.integers(0, 2**32 - 1))
-def test_ticket_lock_serves_in_arrival_order_and_tas_serves_each_once(waiters, seed):
-    rng = np.random.default_rng(seed)
-    for kind in ("ticket", "tas"):
-        lock = Spinlock("l", kind)
-        lock.waiters = list(waiters)
-        served = [lock.next_waiter(rng) for _ in waiters]
-        assert lock.next_waiter(rng) is None
-        assert sorted(served) == sorted(waiters)
-        if kind == "ticket":
-            assert served == list(waiters)

@@ -70,7 +70,7 @@ def test_grid_scalar_is_one_value_axis_and_default_base():
     ({"cpu": [2, 4]}, ["'cpu'", "[2, 4]", "cpus", "seed", "overrides"]),
     ({"seed": []}, ["seed=[]", "empty"]),
     ({"seed": range(0)}, ["seed=range(0, 0)", "empty"]),
-    ({"cpus": [2, 0]}, ["cpus=0", "1 to 32"]),
+    ({"cpus": [2, 0]}, ["cpus=0", "1 to 64"]),
     ({"lock": ["giant", "nolock"]}, ["lock='nolock'", "giant", "fine"]),
     ({"horizon": [1.5]}, ["horizon=1.5", "integer"]),
     ({"lock": {"giant", "fine"}}, ["lock=", "order"]),
@@ -167,7 +167,7 @@ def test_cli_sweep_json(tmp_path, capsys):
 @pytest.mark.parametrize("argv,needles", [
     (["-g", "cpus"], ["cpus", "FIELD=VALUE"]),
     (["-g", "cpu=2,4"], ["-g", "'cpu'", "cpus", "seed"]),
-    (["-g", "cpus=2,0"], ["-g", "cpus=0", "1 to 32"]),
+    (["-g", "cpus=2,0"], ["-g", "cpus=0", "1 to 64"]),
     (["-g", "cpus=2,,4"], ["-g", "cpus=2,,4", "empty"]),
     (["-g", "seed=5:5"], ["-g", "5:5", "empty"]),
     (["-g", "seed=a:3"], ["-g", "a:3", "A:B"]),

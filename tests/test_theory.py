@@ -10,6 +10,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from reproduce.reference import theory
 from reproduce.reference.theory import amdahl, constant_phases, lock_bound, machine_repairman
 from reproduce.errors import ConfigError
 
@@ -195,3 +196,28 @@ def test_bad_input_names_value(call, needle):
     with pytest.raises(ConfigError) as e:
         call()
     assert needle in str(e.value)
+
+
+# --------------------------------------------- Boyd-Wickizer et al.'s lock model
+@pytest.mark.parametrize("n", [1, 2, 8, 64])
+def test_ticket_markov_without_handoff_cost_is_the_finite_source_queue(n):
+    a = theory.ticket_markov(n, 6400.0, 3600.0, 0.0)
+    b = theory.machine_repairman(n, 6400.0, 3600.0)
+    for key in ("throughput", "speedup", "utilization", "waiting", "in_system", "user"):
+        assert a[key] == pytest.approx(b[key], rel=1e-12)
+
+
+def test_ticket_markov_collapses_as_handoff_grows_with_waiters():
+    # Past saturation, more cores lengthen every hand-off: throughput falls.
+    x = [theory.ticket_markov(n, 6400.0, 3500.0, 100.0)["throughput"] for n in (4, 8, 16, 32)]
+    assert x[0] > x[1] > x[2] > x[3]
+    # One core alone never waits: a pass per a + s + c.
+    one = theory.ticket_markov(1, 6400.0, 3500.0, 100.0)
+    assert one["speedup"] == pytest.approx(1.0)
+
+
+def test_ticket_markov_bad_input():
+    with pytest.raises(ConfigError, match="per_waiter=-1"):
+        theory.ticket_markov(4, 6400.0, 3600.0, -1)
+    with pytest.raises(ConfigError, match="n=0"):
+        theory.ticket_markov(0, 6400.0, 3600.0, 1.0)

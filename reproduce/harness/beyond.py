@@ -15,6 +15,8 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..kernel.locking import POLICIES as _POLICIES
+from ..kernel.spinlock import LOCK_KINDS
+from ..model.scenario import MAX_CPUS
 from ..model.scenario import Scenario
 from ..reference import theory
 from .paper import SEEDS, _seeds
@@ -42,8 +44,8 @@ def _check_cpu_list(cpus: tuple) -> list[int]:
     if not cpus:
         raise ConfigError("cpus=(): name at least one CPU count")
     for n in cpus:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 32:
-            raise ConfigError(f"cpus: {n!r} is not an integer from 1 to 32")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_CPUS:
+            raise ConfigError(f"cpus: {n!r} is not an integer from 1 to {MAX_CPUS}")
     return [int(n) for n in cpus]
 
 
@@ -103,15 +105,19 @@ def s1_scaling(cpus: tuple = SCALING_CPUS, designs: tuple = DESIGNS, seeds: int 
     ``kernel_share, amdahl_bound, lock_bound,
     capacity_bound`` (synthetic: capacity_bound = N).
 
-    With the default ``spinlock="tas"`` the giant lock collapses at 32 CPUs
-    (every spinner slows the holder: the ticks of all CPUs arrive together);
-    run ``spinlock="ticket"`` to see the lock without that effect (S6).
+    With the default ``spinlock="tas"`` the giant lock collapses on the
+    Pentium II's shared bus (below one CPU's speed from 8 CPUs on the
+    synthetic workload, by 32 on the paper's): two or more test-and-set spinners steal
+    the lock's line from each other without pause, and the holder's cache
+    misses queue behind those transfers (``Result.locks[...]
+    ["bus_stall_cycles"]``); the other algorithms are compared in L1 and
+    notebook 11.
     """
     ns = _check_cpu_list(cpus)
     ds = _check_designs(designs)
     ss = _seeds(seeds)
     _check_choice("workload", workload, ("paper", "synthetic", "both"))
-    _check_choice("spinlock", spinlock, ("tas", "ticket"))
+    _check_choice("spinlock", spinlock, LOCK_KINDS)
     if isinstance(work_cycles, bool) or not isinstance(work_cycles, int) or work_cycles < 1:
         raise ConfigError(f"work_cycles={work_cycles!r}: must be a positive integer")
     kinds = ["paper", "synthetic"] if workload == "both" else [workload]
@@ -169,10 +175,10 @@ def s2_kernel_fraction(cpus: int = 8, fractions: tuple = (0.02, 0.05, 0.1, 0.2, 
     lock_bound``."""
     n = _check_cpu_list(cpus)[0] if isinstance(cpus, (int, np.integer)) else None
     if n is None:
-        raise ConfigError(f"cpus={cpus!r}: one integer from 1 to 32")
+        raise ConfigError(f"cpus={cpus!r}: one integer from 1 to {MAX_CPUS}")
     ds = _check_designs(designs)
     ss = _seeds(seeds)
-    _check_choice("spinlock", spinlock, ("tas", "ticket"))
+    _check_choice("spinlock", spinlock, LOCK_KINDS)
     fr = [fractions] if isinstance(fractions, (int, float)) else list(fractions)
     for f in fr:
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
@@ -262,7 +268,7 @@ def s4_theory(cpus: tuple = (2, 4, 8), fractions: tuple = (0.1, 0.36, 0.5),
     ns = _check_cpu_list(cpus)
     kinds = [spinlocks] if isinstance(spinlocks, str) else list(spinlocks)
     for kind in kinds:
-        _check_choice("spinlock", kind, ("tas", "ticket"))
+        _check_choice("spinlock", kind, LOCK_KINDS)
     fr = [fractions] if isinstance(fractions, (int, float)) else list(fractions)
     for f in fr:
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
@@ -313,22 +319,14 @@ def s5_forwarding_vs_giant(cpus: tuple = (2, 4, 8, 16, 32), seeds: int = 2,
     "confirmed" when neither forwarding design beats that giant lock by
     more than 1%, else "refuted".
 
-    Verdict with the model as built (defaults, 2 seeds; run the function
-    for current numbers).  Paper workload: confirmed on the paper's machine,
-    2 CPUs (master-slave and appkernel about 2% slower than the
-    test-and-set giant lock, 8% slower than a ticket one: every kernel
-    entry of the second CPU pays the forwarding and waits, and the master's
-    own user work is preempted).  Refuted from 4 CPUs up against the
-    test-and-set giant lock (+8% at 4, +42% at 8): its spinners slow the
-    holder, worst at the ticks that all CPUs take at once, until it
-    collapses at 32 CPUs, while a slave waits on its own completion flag.
-    Against a giant lock with ticket spinlocks the claim holds at every
-    size (5-10% slower).  Synthetic workload (all kernel work under one
-    lock): confirmed at 2 CPUs, refuted from 4 up even against the ticket
-    lock, because the master keeps the kernel's data in its own cache and
-    runs the traps outside the serialized part.  So: no benefit on the
-    paper's 2-CPU machine, as the paper says; on larger machines it depends
-    on the spinlock and on how contended the kernel is."""
+    What decides the verdict (run the function, or notebook 08, for the
+    current numbers): at 2 CPUs every kernel entry of the second CPU pays
+    the forwarding and waits, and the master's own user work is preempted;
+    with more CPUs the giant lock's fate depends on its spinlock algorithm
+    (test-and-set spinners steal its line from each other on the shared
+    bus; see notebook 11), while a slave waits on its own completion flag
+    and the master keeps the kernel's data in its own cache and runs the
+    traps outside the serialized part."""
     ns = _check_cpu_list(cpus)
     parts = []
     for design, kind, col in (("giant", "tas", "giant_tas"), ("giant", "ticket", "giant_ticket"),
@@ -370,9 +368,201 @@ def s6_spinlock_kind(cpus: tuple = (2, 8, 32), designs: tuple = LOCK_DESIGNS, se
 
 
 
+
+# ------------------------------------------------------------- L1 to L3: locks
+VALIDATION_CPUS = (2, 4, 8, 16, 32)
+LOCK_CPUS = (1, 2, 4, 8, 16, 32, 64)
+WARMUP_ROUNDS = 16
+
+
+def l1_lock_validation(cpus: tuple = VALIDATION_CPUS, user_mean: float = 6400.0,
+                       kernel_mean: float = 3600.0, miss_cycles: int = 200,
+                       horizon: int = 400_000_000, seed: int = 0,
+                       progress: bool = False) -> pd.DataFrame:
+    """The giant lock on the synthetic workload (exponential phases, ideal
+    machine: no trap, tick or coherence cost) against two analytic models,
+    ticket spinlock:
+
+    * ``free`` hand-off (every lock operation costs nothing) against the
+      finite-source queue M/M/1//N (``theory.machine_repairman``);
+    * ``waiter-dependent`` hand-off: a read of a line another cache shares
+      costs *miss_cycles* (``memory_access``), everything else nothing.  The
+      ticket lock's release then makes its w waiters re-read one after
+      another and the next ticket's owner is at a uniform place among them:
+      a hand-off of (j - 1) x miss_cycles, j ~ U{1..w}, mean
+      miss_cycles (w - 1)/2.  That is Boyd-Wickizer et al.'s service time
+      s + c k (k cores holding or waiting after the release, the new owner
+      included) with c = miss_cycles/2 and s = K - c
+      (``theory.ticket_markov``), a mapping read off the lock's code, not
+      fitted.
+
+    Returns one row per (handoff, cpus, metric): ``metric`` is
+    ``throughput`` (lock passes per cycle) or ``spin`` (per-CPU fraction of
+    time waiting for or receiving the lock); ``analytic``, ``simulated``,
+    ``abs_err``, ``rel_err`` (of the analytic value) and ``within_2pct``.
+    Statistical error: about 1/sqrt(passes), ~ 0.3% at the default horizon.
+    """
+    ns = _check_cpu_list(cpus)
+    if isinstance(miss_cycles, bool) or not isinstance(miss_cycles, int) or miss_cycles < 1:
+        raise ConfigError(f"miss_cycles={miss_cycles!r}: must be a positive integer (cycles)")
+    for name, v in (("user_mean", user_mean), ("kernel_mean", kernel_mean)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise ConfigError(f"{name}={v!r}: must be a positive number of cycles")
+    c = miss_cycles / 2.0
+    if not kernel_mean > c:
+        raise ConfigError(f"kernel_mean={kernel_mean!r}: must exceed miss_cycles/2 = {c}")
+    cases = (("free", {}), ("waiter-dependent", {"memory_access": int(miss_cycles)}))
+    grid = [(h, ov, n) for h, ov in cases for n in ns]
+    scen = [Scenario(ideal=True, workload="synthetic", cpus=n, spinlock="ticket",
+                     user_mean=float(user_mean), kernel_mean=float(kernel_mean),
+                     horizon=int(horizon), seed=seed, calibrated=False, overrides=ov)
+            for h, ov, n in grid]
+    res = _runs.run({(h, n): sc for (h, _, n), sc in zip(grid, scen)}, progress=progress,
+                    desc="L1")
+    u, k = float(user_mean), float(kernel_mean)
+    rows = []
+    for (h, n), r in res.items():
+        if h == "free":
+            th = theory.machine_repairman(n, u, k)
+            spin_th, model = th["spin"], "M/M/1//N"
+        else:
+            th = theory.ticket_markov(n, u, k - c, c)
+            spin_th = 1.0 - th["user"] - th["throughput"] * k / n
+            model = "Boyd-Wickizer et al. 2012"
+        sim = {"throughput": float(r["lock_acquisitions"]) / float(r["cycles"]),
+               "spin": float(r["spin"])}
+        for metric, an in (("throughput", th["throughput"]), ("spin", spin_th)):
+            err = abs(sim[metric] - an)
+            rows.append({"handoff": h, "analytic_model": model, "cpus": n, "metric": metric,
+                         "analytic": an, "simulated": sim[metric], "abs_err": err,
+                         "rel_err": err / abs(an), "within_2pct": bool(err <= 0.02 * abs(an))})
+    return pd.DataFrame(rows)
+
+
+def l2_lock_scaling(cpus: tuple = LOCK_CPUS, designs: tuple = DESIGNS,
+                    spinlocks: tuple = LOCK_KINDS, machines: tuple = ("pentium2", "modern"),
+                    horizon: int = 5_000_000, seed: int = 0,
+                    progress: bool = False) -> pd.DataFrame:
+    """Speedup against CPUs for every design x spinlock algorithm on each
+    machine class, synthetic workload (one thread per CPU, exponential
+    phases of 6400 user and 3600 kernel cycles; speedup as in S1: user-mode
+    throughput over the UP kernel's on one CPU of the same machine).  The
+    forwarding designs take no spinlock and appear once (``spinlock``
+    "none").  Besides the speedup each row has what the lock's code did per
+    acquisition: ``transfers`` (line transfers, all its lines, spinners'
+    stealing included), ``bus_transactions`` (transfers and memory reads),
+    ``stall`` (cycles the holder lost to the others' bus traffic),
+    ``wait`` (mean cycles from request to running, hand-off included),
+    ``hold`` (mean cycles held, stall included) and the per-CPU ``spin``
+    fraction."""
+    ns = _check_cpu_list(cpus)
+    ds = _check_designs(designs)
+    kinds = [spinlocks] if isinstance(spinlocks, str) else list(spinlocks)
+    for kind in kinds:
+        _check_choice("spinlock", kind, LOCK_KINDS)
+    ms = [machines] if isinstance(machines, str) else list(machines)
+    for m in ms:
+        _check_choice("machine", m, ("pentium2", "modern"))
+    base = dict(workload="synthetic", horizon=int(horizon), seed=seed, calibrated=False)
+    keys = []
+    for m in ms:
+        for d in ds:
+            for kind in (["none"] if _POLICIES[d].forwarding else kinds):
+                keys += [(m, d, kind, n) for n in ns]
+    keyed = {("ref", m): Scenario(cpus=1, kernel="up", machine=m, **base) for m in ms}
+    keyed.update({(m, d, kind, n): Scenario(cpus=n, lock=d,
+                                            spinlock="tas" if kind == "none" else kind,
+                                            machine=m, **base) for m, d, kind, n in keys})
+    res = _runs.run(keyed, progress=progress, desc="L2")
+    ref = {m: _synthetic_user_cycles(res[("ref", m)]) for m in ms}
+    rows = []
+    for (m, d, kind, n) in keys:
+        r = res[(m, d, kind, n)]
+        acq = max(1, int(r["lock_acquisitions"]))
+        rows.append({"machine": m, "design": d, "spinlock": kind, "cpus": n,
+                     "speedup": _synthetic_user_cycles(r) / ref[m],
+                     "lock_bound": theory.lock_bound(3600.0 / 10000.0, n),
+                     "acquisitions": int(r["lock_acquisitions"]),
+                     "transfers": float(r["lock_transfers"]) / acq,
+                     "bus_transactions": float(r["lock_bus_transactions"]) / acq,
+                     "stall": float(r["lock_bus_stall_cycles"]) / acq,
+                     "wait": float(r["lock_waittime_total"]) / acq,
+                     "hold": float(r["lock_holdtime_total"]) / acq,
+                     "user": float(r["user_only"]), "kernel": float(r["kernel"]),
+                     "spin": float(r["spin"])})
+    return pd.DataFrame(rows)
+
+
+def l3_transfers_vs_waiters(waiters: tuple = (0, 1, 2, 4, 8, 16, 32, 63),
+                            spinlocks: tuple = LOCK_KINDS, machine: str = "pentium2",
+                            hold: int = 3600, draws: int = 50, seed: int = 0,
+                            progress: bool = False) -> pd.DataFrame:
+    """What the literature measures of a lock: line transfers per
+    acquisition and hand-off latency against the number of waiters, from
+    the algorithms' code alone (no kernel, no workload).  With *w* CPUs
+    waiting behind a holder that holds for *hold* cycles, one acquisition is
+    the holder's release and the hand-off to the next owner, plus a new
+    arrival that keeps *w* waiting, plus (test-and-set with two or more
+    spinners) the spinners stealing the line from each other during the
+    hold, one transfer per ``line_transfer`` cycles.  Measured after
+    ``WARMUP_ROUNDS`` such acquisitions (back-off windows grow) and averaged
+    over *draws* orders of the bus.  Returns one row per (spinlock, waiters):
+    ``transfers``, ``bus_transactions`` (transfers and memory reads),
+    ``handoff_transactions`` (on the path from the releasing store to the
+    next owner's acquire) and ``handoff_cycles`` (that path at the cost
+    table's prices)."""
+    from .. import params as P
+    from ..kernel.spinlock import new_spinlock
+    _check_choice("machine", machine, ("pentium2", "modern"))
+    kinds = [spinlocks] if isinstance(spinlocks, str) else list(spinlocks)
+    for kind in kinds:
+        _check_choice("spinlock", kind, LOCK_KINDS)
+    ws = [waiters] if isinstance(waiters, int) else list(waiters)
+    for w in ws:
+        if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w < MAX_CPUS:
+            raise ConfigError(f"waiters: {w!r} is not an integer from 0 to {MAX_CPUS - 1}")
+    costs = P.load(machine)
+    t, m, rmw = costs["line_transfer"], costs["memory_access"], costs["locked_rmw"]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for kind in kinds:
+        for w in ws:
+            tot = bus = path = cyc = 0.0
+            for _ in range(int(draws)):
+                lock = new_spinlock("l", kind)
+                lock.configure(t, costs["backoff_base"], costs["backoff_cap"])
+                for cpu in range(w + 1):          # CPU 0 holds, 1..w wait
+                    lock.arrive(cpu)
+                now = 0
+                for _ in range(WARMUP_ROUNDS):    # back-off windows settle
+                    now += hold
+                    owner = lock.holder
+                    assert owner is not None
+                    lock.release(owner, rng, now)
+                    lock.arrive(owner)
+                before = lock.transfers
+                steal = hold // t if lock.spinning_requests() else 0
+                owner = lock.holder
+                assert owner is not None
+                nxt, ops, idle = lock.release(owner, rng, now + hold)
+                arr = lock.arrive(owner)          # back in the queue: w waiting again
+                tot += lock.transfers - before + steal
+                bus += ops.transactions + arr.transactions + steal
+                path += ops.transfers + ops.misses
+                cyc += idle + ops.cycles(t, m, rmw)
+            d = float(draws)
+            rows.append({"machine": machine, "spinlock": kind, "waiters": w,
+                         "transfers": tot / d, "bus_transactions": bus / d,
+                         "handoff_transactions": path / d, "handoff_cycles": cyc / d})
+    return pd.DataFrame(rows)
+
+
 register("S1", "Beyond the paper: speedup vs CPUs (1-32) for every lock design", s1_scaling)
 register("S2", "Beyond the paper: speedup vs kernel fraction at fixed CPUs", s2_kernel_fraction)
 register("S3", "Beyond the paper: where kernel time goes (profile for subsystem locks)", s3_kernel_profile)
 register("S4", "Simulator vs theory: lock bound (constant) and M/M/1//N (exponential)", s4_theory)
 register("S5", "Master-slave and application kernel vs the giant lock (the paper's claim)", s5_forwarding_vs_giant)
 register("S6", "Test-and-set vs ticket spinlocks for every lock design", s6_spinlock_kind)
+register("L1", "Giant lock vs analytic lock models: M/M/1//N (free hand-off), Boyd-Wickizer et al. (ticket)", l1_lock_validation)
+register("L2", "Speedup vs CPUs (1-64) for every design x spinlock algorithm on both machine classes", l2_lock_scaling)
+register("L3", "Line transfers per acquisition and hand-off latency vs waiters, per algorithm", l3_transfers_vs_waiters)

@@ -17,7 +17,7 @@ row per 4 MiB page-directory region unless said otherwise)::
                            directory (Figure 3c)
     0xC0000000-...         kernel image .text .data .bss at physical    PDX 768-
                            address VA - KERNBASE, supervisor, global
-    0xFF400000-0xFFBFFFFF  kernel stacks: 128 KiB per CPU below a       PDX 1021-1022
+    0xFF000000-0xFFBFFFFF  kernel stacks: 128 KiB per CPU below a       PDX 1020-1022
                            4 KiB unmapped guard page (section 3.2)
     0xFFC00000-0xFFC00FFF  .cpulocal: one page, mapped to a different   PDX 1023
                            frame on every CPU through a per-CPU page
@@ -60,7 +60,7 @@ USTACK_PDX = PDX(USTACK_BASE)
 UHEAP_BASE = USTACK_TOP         # private container memory (needs a private pgdir)
 KERNBASE = 0xC0000000
 UTOP = KERNBASE                 # user space is [USER_BASE, UTOP)
-KSTACK_BASE = 0xFF400000        # per-CPU kernel stacks
+KSTACK_BASE = 0xFF000000        # per-CPU kernel stacks (64 x 132 KiB fit in 12 MiB)
 KSTACK_LIMIT = 0xFFC00000
 KSTACKSIZE = 128 * KiB          # section 3.2: "the kernel stack, which is 128KB per CPU"
 KSTACK_GUARD = PGSIZE           # unmapped page below each stack catches overflow
@@ -68,7 +68,7 @@ KSTACK_STRIDE = KSTACK_GUARD + KSTACKSIZE
 CPULOCAL_VA = 0xFFC00000        # the fixed 4 KiB CPU-local page
 CPULOCAL_SIZE = PGSIZE
 CPULOCAL_PDX = PDX(CPULOCAL_VA)
-MAX_CPUS = 32                   # DESIGN.md: 1 to 32 CPUs
+MAX_CPUS = 64                   # 1 to 64 CPUs (the lock-scaling chapter goes to 64)
 CODE_ALIGN = 64 * KiB           # assumed: packages start on 64 KiB boundaries
 
 assert MAX_CPUS * KSTACK_STRIDE <= KSTACK_LIMIT - KSTACK_BASE

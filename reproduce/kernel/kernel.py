@@ -5,16 +5,22 @@ A CPU is always in one of four modes (``machine.cpu``).  Each kernel entry
 (system call, timer interrupt, device interrupt, reschedule IPI, page fault)
 follows the same course, as in the MP build of section 3.1:
 
-1. the trap: the CPU leaves user mode (or its halt);
-2. ``acquire``: the lock the strategy names (the giant lock in the paper's
-   build; none in the UP build).  If it is held the CPU spins (mode SPIN);
-3. the kernel path runs holding the lock (mode KERNEL).  Because nothing else
-   can change kernel state while the path holds the lock that guards it, the
-   path does all its work at the moment it acquires the lock and returns the
-   cycles that work costs: its own cycles, the trap, the cache lines it writes
-   (lock word, ready queue, other shared kernel data), the context switch;
-4. ``release`` hands the lock to a spinner, and the CPU returns to user mode
-   in whatever thread the path left current (or halts, IDLE).
+1. ``_enter``, the trap: the CPU leaves user mode (or its halt);
+2. ``_acquire``: the lock the strategy names (the giant lock in the paper's
+   build; none in the UP build), taken by running its algorithm's code.  If
+   it is held the CPU spins (mode SPIN) until a release hands it over;
+3. ``_run_path``: the kernel path runs holding the lock (mode KERNEL).
+   Because nothing else can change kernel state while the path holds the
+   lock that guards it, the path does all its work at the moment it
+   acquires the lock and returns the cycles that work costs: its own cycles,
+   the trap, the lock's operations, the cache lines it writes (ready queue,
+   other shared kernel data), the context switch;
+4. ``_hold_done`` and ``_release``: the lock's release code hands it to the
+   next owner;
+5. ``_leave``: the CPU takes interrupts held off meanwhile, then returns to
+   user mode in whatever thread the path left current (or halts, IDLE).
+
+These functions appear in this order in the file.
 
 Strategies finer than the giant lock may split a path into parts that run
 under different locks, one after the other (``_then``); the master-slave and
@@ -22,32 +28,43 @@ application-kernel strategies run a slave's path on the master CPU while the
 slave waits (``_forward``, ``_serve``).
 
 Interrupts are disabled in the kernel: a tick or IPI that arrives while the
-CPU is in the kernel or spinning is taken right after release.  Spinning with
-test-and-set slows the holder (the bus is busy with locked cycles): the
-holder's remaining work is stretched by ``1 + spin_slowdown * spinners``,
-recomputed whenever the number of spinners changes.
+CPU is in the kernel or spinning is taken right after release.
+
+What a lock costs is what its algorithm's code does on its cache lines
+(``spinlock.py``), priced by the cost table: the acquiring operations, the
+hand-off from the releasing store to the next owner's acquiring operation,
+and, on a shared bus (``shared_bus``), the holder's cache misses waiting
+behind the spinners' transfers (``_bus_factor``, ``_burst_stall``).  Nothing
+stretches the holder by an assumed factor per spinner.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Final, Iterator
 
 from ..errors import ConfigError, InvariantError
-from ..machine.cacheline import HIT, MISS, TRANSFER
+from ..machine.cacheline import HIT, MISS, TRANSFER, CacheLine
 from ..machine.cpu import CPU, IDLE, KERNEL, SPIN, USER
 from ..machine.engine import Engine
 from ..machine.memory import PhysicalMemory
 from ..params import Params
 from .locking import LockPolicy
 from .profile import ProfileKeys
-from .spinlock import Spinlock
+from .spinlock import Ops, Spinlock
 from .vm import MemoryManager
 from .proc import (BLOCKED, CALL, EXIT, RUN, RUNNING, SLEEP, SPAWN, THREAD, TOUCH,
                    ZOMBIE, Process, Thread)
 from .sched import ReadyQueue
-from ..machine.cacheline import CacheLine
 
 BUILDS = ("up", "mp")
+
+# What started a critical section (``Core.section``): a trap from user mode
+# or the halt pays the trap and the MP entry costs; a further part of a path
+# (under another lock, see locking.py) pays only its lock; a forwarded path
+# runs on the master and pays the forwarding instead of the trap.
+SECTION_TRAP: Final = 0
+SECTION_PART: Final = 1
+SECTION_FORWARDED: Final = 2
 
 
 def _exponentials(rng, block: int = 256) -> Iterator[float]:
@@ -65,8 +82,8 @@ class Core:
     __slots__ = ("id", "cpu", "thread", "user_end", "pending_ticks", "pending_ipi",
                  "pending_irqs",
                  "ticks", "entry", "subsys", "key", "lock", "work_left", "seg_start", "factor",
-                 "req_tsc", "acq_tsc", "bounced", "hold", "kicked",
-                 "next", "cont", "part", "covers", "runner", "fwd_cost", "fwd_irq", "event")
+                 "req_tsc", "acq_tsc", "bounced", "lock_cycles", "hold", "kicked",
+                 "next", "section", "part", "covers", "runner", "fwd_cost", "fwd_irq", "event")
 
     def __init__(self, cpu: CPU) -> None:
         self.id = cpu.id
@@ -90,11 +107,12 @@ class Core:
         self.req_tsc = 0
         self.acq_tsc = 0
         self.bounced = False
+        self.lock_cycles = 0         # the lock's operations charged to the path
         self.hold: tuple[Callable[..., int], Any] | None = None
         self.kicked = False          # a reschedule IPI is on its way
         # A path in several parts under different locks (see locking.py):
         self.next: tuple | None = None   # the part still to run: (subsys, cpu, fn, arg)
-        self.cont = 0                # section kind: 0 trap, 1 further part, 2 forwarded
+        self.section = SECTION_TRAP  # what started the critical section running
         self.part: tuple[str, int] = ("", 0)   # subsystem and data CPU of the section
         self.covers: list[tuple] = []   # (entry, part, cpu) of the section running (debug)
         # Forwarding (master-slave, appkernel): the core whose CPU runs this
@@ -108,8 +126,8 @@ class Kernel:
     """The kernel: *build* ``up`` (no lock, no CPU-local section) or ``mp``
     (the lock strategy *policy*, CPU-local data); *costs* is the cost table
     (``data/params/pentium2.toml``), *sched* the scheduler part of the
-    workload table.  *switches* turn the paper's reasons for the low speedup
-    on and off: ``readyq_bounce``, ``kernel_data_bounce``, ``spin_slowdown``."""
+    workload table.  *switches* turn two of the paper's reasons for the low
+    speedup off: ``readyq_bounce``, ``kernel_data_bounce``."""
 
     def __init__(self, engine: Engine, mem: PhysicalMemory, ncpus: int, build: str,
                  policy: LockPolicy, costs: Params, sched: Params, rng, *,
@@ -131,7 +149,7 @@ class Kernel:
         self.rng = rng
         self.mm = mm
         self.debug = debug
-        sw = {"readyq_bounce": True, "kernel_data_bounce": True, "spin_slowdown": True}
+        sw = {"readyq_bounce": True, "kernel_data_bounce": True}
         if switches:
             for k in switches:
                 if k not in sw:
@@ -141,12 +159,18 @@ class Kernel:
         # The switches as attributes: the hot path reads them on every entry.
         self._kdata_bounce: bool = sw["kernel_data_bounce"]
         self._readyq_bounce: bool = sw["readyq_bounce"]
-        self._slowdown: float = costs["spin_slowdown"] if sw["spin_slowdown"] else 0.0
         # Costs read on every entry, bound once; a cache-line access costs
         # by its outcome, so a tuple indexed by HIT, MISS, TRANSFER.
         self._trap: int = costs["trap"]
         self._locked_rmw: int = costs["locked_rmw"]
         self._mp_overhead: int = costs["mp_entry_overhead"]
+        self._transfer: int = costs["line_transfer"]
+        self._memory: int = costs["memory_access"]
+        self._shared_bus: bool = bool(costs["shared_bus"])
+        self._bus_rate: float = float(costs["kernel_bus_rate"])
+        self._bus_depth: int = int(costs["bus_queue_depth"])
+        for lock in policy.locks:
+            lock.configure(self._transfer, costs["backoff_base"], costs["backoff_cap"])
         self._line_costs: tuple[int, ...] = tuple({HIT: 0, MISS: costs["memory_access"],
                                   TRANSFER: costs["line_transfer"]}[r] for r in range(3))
         self.cores = [Core(CPU(i, mem, costs["tlb_entries"], i * costs["tsc_skew"]))
@@ -172,7 +196,7 @@ class Kernel:
         self._p_call_cb = self._p_call
         self._user_done_cb = self._user_done
         self._hold_done_cb = self._hold_done
-        self._start_hold_cb = self._start_hold
+        self._run_path_cb = self._run_path
         # Forwarding strategies: the master's request queue (see _forward).
         self._fwd = bool(getattr(policy, "forwarding", False))
         self._master = getattr(policy, "master", 0)
@@ -391,16 +415,22 @@ class Kernel:
         if core.event is not None:   # the user run's end, maybe far ahead
             self.engine.cancel(core.event)
 
-    # ------------------------------------------------------ lock and entry
+    # ------------------------------------------- one kernel entry, top to bottom
+    # A system call (or any entry) reads in this order: the trap (_enter), the
+    # lock (_acquire, spinning until a release hands it over), the path under
+    # the lock (_run_path), the release (_hold_done, _release) and the return
+    # to user mode (_leave).  Tracing and debug checks go through one hook,
+    # _watch.
     def _enter(self, core: Core, entry: str, subsys: str, path: Callable[..., int],
                arg: Any) -> None:
-        """Trap into the kernel and take the lock the strategy names (on a
-        forwarding strategy's slave: hand the path to the master)."""
+        """1. The trap: the CPU enters the kernel for *path*; then it takes
+        the lock the strategy names (on a forwarding strategy's slave: it
+        hands the path to the master instead)."""
         core.entry = entry
         core.subsys = subsys
         core.key = self._keys[entry, subsys]
         core.hold = (path, arg)
-        core.cont = 0
+        core.section = SECTION_TRAP
         self.counters["entries"] += 1
         if self._fwd and core.id != self._master:
             self._forward(core)
@@ -409,52 +439,58 @@ class Kernel:
         self._acquire(core, "irq" if entry == "ipi" else subsys, core.id)
 
     def _acquire(self, core: Core, part: str, pcpu: int) -> None:
-        """Take the lock of the part *part* (touching per-CPU data of CPU
-        *pcpu*) of the path in ``core.hold``; spin if it is held."""
-        entry = core.entry
+        """2. Take the lock of part *part* (touching per-CPU data of CPU
+        *pcpu*) of the path in ``core.hold``: run the algorithm's acquire
+        code on its cache lines; if that did not get the lock, spin until a
+        release hands it over (``_release``)."""
         core.part = (part, pcpu)
-        lock = self.policy.lock_at(entry, part, pcpu)
+        lock = self.policy.lock_at(core.entry, part, pcpu)
         core.lock = lock
         if lock is None:
-            self._start_hold(core)
+            core.lock_cycles = 0
+            self._run_path(core)
             return
         now = self.engine.now
         core.req_tsc = now + core.cpu.tsc_offset        # RDTSC
+        held_by = lock.holder
+        self._count_spinning(lock)
+        ops = lock.arrive(core.id)
+        lock.transactions += ops.transactions
         if self.trace is not None:
-            self._trace(core, "trap", f"{entry}:{core.subsys}, lock {lock.name} "
-                        f"{'free' if lock.holder is None else 'held by CPU %d' % lock.holder}")
-        if lock.holder is None:
-            lock.holder = core.id
-            core.bounced = False
-            self._start_hold(core)
-        else:
-            core.cpu.set_mode(SPIN, now)
-            lock.waiters.append(core.id)
-            self._restretch(lock)
+            self._watch(core, "trap", f"{core.entry}:{core.subsys}, lock {lock.name} "
+                        f"{'free' if held_by is None else 'held by CPU %d' % held_by}")
+        if lock.holder == core.id:
+            core.bounced = ops.transfers > 0
+            core.lock_cycles = self._lock_cycles(ops)
+            self._run_path(core)
+            return
+        core.cpu.set_mode(SPIN, now)
+        # The spinner's first pass went over the bus while the holder works.
+        self._interfere(lock, self._bus_cycles(ops))
 
-    def _start_hold(self, core: Core) -> None:
-        """The CPU owns its lock: run the path, schedule the release.  A
-        further part of a path (``cont`` 1) pays no trap or entry costs; a
-        forwarded path (``cont`` 2) runs on the master's CPU (``runner``) and
-        pays the forwarding costs instead of a trap."""
+    def _run_path(self, core: Core) -> None:
+        """3. The CPU owns its lock: run the path and schedule the release.
+        A trap pays the trap and the MP entry costs, a further part of a
+        path (SECTION_PART) only its lock, a forwarded path
+        (SECTION_FORWARDED) runs on the master's CPU (``runner``) and pays
+        the forwarding instead of a trap."""
         now = self.engine.now
         runner = core.runner
         cpu = runner.cpu
         cpu.set_mode(KERNEL, now)
-        cont = core.cont
+        section = core.section
         lock = core.lock
-        cycles = self._trap if cont == 0 else core.fwd_cost if cont == 2 else 0
-        r = waited = 0
+        cycles = self._trap if section == SECTION_TRAP else \
+            core.fwd_cost if section == SECTION_FORWARDED else 0
+        waited = 0
         if lock is not None:
             acq = core.acq_tsc = now + cpu.tsc_offset      # RDTSC
             waited = acq - core.req_tsc
-            r = lock.line.write(core.id)                   # XCHG on the lock word
-            bounced = core.bounced = r == TRANSFER
-            cycles += self._locked_rmw + self._line_costs[r]
+            cycles += core.lock_cycles
             if waited > 0:
-                lock.row(core.key, core.id).wait(waited, bounced)
+                lock.row(core.key, core.id).wait(waited, core.bounced)
         kcost = 0
-        if cont != 1:
+        if section != SECTION_PART:
             if self._mp:
                 cycles += self._mp_overhead
             if self._kdata_bounce:
@@ -462,90 +498,32 @@ class Kernel:
                 if kdata.lines:
                     kcost = self._line_costs[kdata.write(runner.id)] * kdata.lines
                     cycles += kcost
-        if self.trace is not None or self.debug:
-            self._watch_entry(core, r, waited, kcost)
+        watching = self.trace is not None or self.debug
+        if watching:
+            self._watch_entry(core, waited, kcost)
         assert core.hold is not None  # set by _enter, _continue or _serve
         path, arg = core.hold
         pc = path(core, arg)
-        nxt = core.next
-        if self.debug:
-            core.covers = [(core.entry, core.part[0], core.part[1])]
+        core.covers = [(core.entry, core.part[0], core.part[1])]
         # Further parts under the same lock run in the same section.
+        nxt = core.next
         while nxt is not None and self.policy.lock_at(core.entry, nxt[0], nxt[1]) is lock:
             core.next = None
-            if self.debug:
-                core.covers.append((core.entry, nxt[0], nxt[1]))
+            core.covers.append((core.entry, nxt[0], nxt[1]))
             pc += nxt[2](core, nxt[3])
             nxt = core.next
-        if self.debug and self.build == "mp":
-            self._check_exclusion(core)
+        if watching:
+            self._watch(core, "kernel path", path.__name__.lstrip("_"), pc)
         cycles += pc
-        if self.trace is not None:
-            self._trace(core, "kernel path", path.__name__.lstrip("_"), pc)
         core.work_left = float(cycles)
         core.seg_start = now
-        # Spinners slow the holder (see _restretch); none yet: factor 1.
-        factor = core.factor = self._stretch(lock) \
-            if self._slowdown and lock is not None and lock.waiters else 1.0
+        factor = core.factor = self._bus_factor(lock)
         core.event = self.engine.at(now + math.ceil(core.work_left * factor),
                                     self._hold_done_cb, core)
 
-    def _watch_entry(self, core: Core, r: int, waited: int, kcost: int) -> None:
-        """The steps of an entry up to its path, for the trace (each with the
-        cycles it cost: *r* is the outcome of the XCHG, *kcost* the shared
-        kernel data's) and the debug checks of CPU-local data."""
-        trace = self.trace
-        c = self.c
-        cont = core.cont
-        lock = core.lock
-        if trace is not None and cont == 0:
-            self._trace(core, "trap entry+exit", "INT/IRET and entry stub", c["trap"])
-        if trace is not None and lock is not None:
-            self._trace(core, "acquire", f"XCHG on {lock.line.name}: "
-                        f"{('hit', 'miss', 'line transfer')[r]}, waited {waited}",
-                        self._locked_rmw + self._line_costs[r])
-        if self._mp and cont != 1:
-            if trace is not None:
-                self._trace(core, "MP entry overhead", "calibrated", c["mp_entry_overhead"])
-            if self.mm is not None and core.thread is not None:
-                self._check_cpulocal(core)
-        elif self.build == "mp" and cont == 2 and self.debug and self.mm is not None \
-                and core.thread is not None:
-            self._check_cpulocal(core)
-        if trace is not None and self._kdata_bounce and cont != 1:
-            self._trace(core, "shared kernel data", f"{self.kdata.lines} lines written", kcost)
-
-    def _trace(self, core: Core, step: str, detail: str, cycles: int = 0) -> None:
-        assert self.trace is not None  # callers check that tracing is on
-        self.trace.append({"cycle": self.engine.now, "cpu": core.id, "step": step,
-                           "detail": detail, "cycles": cycles})
-
-    def _stretch(self, lock: Spinlock | None) -> float:
-        if lock is None or not self._slowdown or lock.kind != "tas":
-            return 1.0
-        return 1.0 + self._slowdown * len(lock.waiters)
-
-    def _restretch(self, lock: Spinlock) -> None:
-        """The number of spinners changed: stretch the holder's remaining work."""
-        h = lock.holder
-        if h is None or not self._slowdown:
-            return                   # no holder, or spinners do not slow it
-        core = self.cores[h]
-        if core.cpu.mode != KERNEL or core.lock is not lock:
-            return                   # lock in transit to a spinner
-        new = self._stretch(lock)
-        if new == core.factor:
-            return
-        now = self.engine.now
-        core.work_left -= (now - core.seg_start) / core.factor
-        core.seg_start = now
-        core.factor = new
-        if core.event is not None:
-            self.engine.cancel(core.event)
-        core.event = self.engine.at(now + max(0, math.ceil(core.work_left * new)),
-                                    self._hold_done_cb, core)
-
     def _hold_done(self, core: Core) -> None:
+        """4. The path's work is done: release the lock, then go on with
+        the path's next part, the forwarded path's reply, or the return."""
         now = self.engine.now
         lock = core.lock
         runner = core.runner
@@ -553,24 +531,40 @@ class Kernel:
         key = core.key
         kcycles = self.kcycles
         kcycles[key] = kcycles.get(key, 0) + (now - cpu.since)
-        if self.debug:
-            core.covers = []
+        core.covers = []
         if lock is not None:
             held = now + cpu.tsc_offset - core.acq_tsc     # RDTSC
             lock.row(key, core.id).hold(held, core.bounced)
+            lock.stall_cycles += self._segment_stall(core, now)
             if self.trace is not None:
-                self._trace(core, "release", f"store 0 to {lock.line.name}, held {held} "
-                            f"cycles by the TSC, {len(lock.waiters)} spinning")
-            if lock.waiters:
-                self._release(lock)
-            else:
-                lock.holder = None
+                self._watch(core, "release", f"{lock.kind} release of {lock.name}, held "
+                            f"{held} cycles by the TSC, {len(lock.waiters)} waiting")
+            self._release(core, lock)
         if runner is not core:
             self._fwd_done(core)
         elif core.next is not None:
             self._continue(core)
         else:
             self._leave(core)
+
+    def _release(self, core: Core, lock: Spinlock) -> None:
+        """Run the algorithm's release: the next owner starts its path when
+        the operations from the releasing store to its acquiring one are
+        done (hand-off); what the others do after that occupies the bus
+        while it works (shared bus: it stalls)."""
+        now = self.engine.now
+        self._count_spinning(lock)
+        nxt, ops, idle = lock.release(core.id, self.rng, now)
+        lock.transactions += ops.transactions
+        if nxt is None:
+            return
+        other = self.cores[nxt]
+        other.bounced = ops.transfers > 0
+        stall = self._burst_stall(ops.other_transfers * self._transfer +
+                                  ops.other_misses * self._memory)
+        lock.stall_cycles += stall
+        other.lock_cycles = stall
+        self.engine.at(now + idle + self._lock_cycles(ops), self._run_path_cb, other)
 
     def _then(self, core: Core, part: str, pcpu: int, fn: Callable[..., int],
               arg: Any) -> None:
@@ -590,8 +584,144 @@ class Kernel:
         core.subsys = part
         core.key = self._keys[core.entry, part]
         core.hold = (fn, arg)
-        core.cont = 1
+        core.section = SECTION_PART
         self._acquire(core, part, pcpu)
+
+    def _leave(self, core: Core) -> None:
+        """5. Leave the kernel: take interrupts that came in, then return to
+        user mode in the current thread or halt."""
+        if core.pending_ticks:
+            core.pending_ticks -= 1
+            self._enter(core, "timer", "timer", self._p_tick, None)
+            return
+        if core.pending_ipi:
+            core.pending_ipi = False
+            self._enter(core, "ipi", "sched", self._p_ipi, None)
+            return
+        if core.pending_irqs:
+            self._enter(core, "irq", "io", self._p_irq, core.pending_irqs.pop(0))
+            return
+        if self.fwd_queue and core.id == self._master:
+            self._serve(core)        # forwarded requests before user mode
+            return
+        if core.thread is None:
+            if self.readyq.first_for(core.id) is not None:
+                # Work arrived while we were in the kernel: the idle loop
+                # looks at the ready queue before it halts.
+                self._enter(core, "ipi", "sched", self._p_ipi, None)
+                return
+            core.cpu.set_mode(IDLE, self.engine.now)
+            return
+        self._resume(core)
+
+    # ------------------------------------------------- the lock's cache lines
+    def _lock_cycles(self, ops: Ops) -> int:
+        """Cycles of a lock's operations at the cost table's prices."""
+        return ops.cycles(self._transfer, self._memory, self._locked_rmw)
+
+    def _count_spinning(self, lock: Spinlock) -> None:
+        """Count the transfers of spinners stealing the lock's line from
+        each other (test-and-set with two or more) up to now: one line's
+        transfers are served one after another, one per ``line_transfer``."""
+        now = self.engine.now
+        if self._transfer and lock.spinning_requests():
+            lock.spin_transfers += (now - lock.spin_since) // self._transfer
+        lock.spin_since = now
+
+    def _bus_factor(self, lock: Spinlock | None) -> float:
+        """How much the spinners' outstanding requests stretch the holder on
+        a shared bus: each of the holder's bus transactions (``kernel_bus_rate``
+        per cycle of its work) waits in the bus's in-order queue behind up to
+        ``bus_queue_depth`` of them, a line transfer each.  1 on a machine
+        without a shared bus, and for every lock whose waiters spin in their
+        own caches."""
+        if lock is None or not self._shared_bus:
+            return 1.0
+        ahead = min(lock.spinning_requests(), self._bus_depth)
+        return 1.0 + self._bus_rate * ahead * self._transfer
+
+    def _bus_cycles(self, ops: Ops) -> int:
+        """Bus time of all the transactions in *ops* (cycles)."""
+        return (ops.transfers + ops.other_transfers) * self._transfer + \
+            (ops.misses + ops.other_misses) * self._memory
+
+    def _burst_stall(self, busy: int) -> int:
+        """Cycles a lock holder loses to a burst of transactions other CPUs
+        put on a shared bus at once (re-reads after a release or an
+        arrival), keeping it busy for *busy* cycles: the holder's first bus
+        transaction, after Exp(``kernel_bus_rate``) cycles of work, waits
+        for what is left of the burst: E[(B - X)+] = B - (1 - e^(-rB))/r."""
+        if not self._shared_bus or busy <= 0 or self._bus_rate <= 0:
+            return 0
+        b = float(busy)
+        r = self._bus_rate
+        return int(round(b - (1.0 - math.exp(-r * b)) / r))
+
+    def _segment_stall(self, core: Core, now: int) -> int:
+        """Cycles of the holder's current segment lost to the bus factor."""
+        return int(round((now - core.seg_start) * (1.0 - 1.0 / core.factor)))
+
+    def _interfere(self, lock: Spinlock, busy: int) -> None:
+        """A CPU started spinning on *lock*: its first pass kept the bus
+        busy for *busy* cycles and the number of outstanding spinning
+        requests may have changed.  On a shared bus the holder's remaining
+        work is re-timed; elsewhere nothing changes."""
+        h = lock.holder
+        if h is None or not self._shared_bus:
+            return
+        core = self.cores[h]
+        if core.cpu.mode != KERNEL or core.lock is not lock:
+            return                   # lock in transit to a spinner
+        stall = self._burst_stall(busy)
+        new = self._bus_factor(lock)
+        if stall == 0 and new == core.factor:
+            return
+        now = self.engine.now
+        lock.stall_cycles += self._segment_stall(core, now) + stall
+        core.work_left -= (now - core.seg_start) / core.factor
+        core.work_left += stall / new
+        core.seg_start = now
+        core.factor = new
+        if core.event is not None:
+            self.engine.cancel(core.event)
+        core.event = self.engine.at(now + max(0, math.ceil(core.work_left * new)),
+                                    self._hold_done_cb, core)
+
+    # ---------------------------------------------------- tracing and checks
+    def _watch_entry(self, core: Core, waited: int, kcost: int) -> None:
+        """The steps of an entry up to its path, for the trace (each with
+        the cycles it cost: *kcost* is the shared kernel data's)."""
+        c = self.c
+        section = core.section
+        lock = core.lock
+        if section == SECTION_TRAP:
+            self._watch(core, "trap entry+exit", "INT/IRET and entry stub", c["trap"])
+        if lock is not None:
+            self._watch(core, "acquire", f"{lock.kind} on {lock.line.name}: "
+                        f"{'line transfer from another CPU' if core.bounced else 'line local'}, "
+                        f"waited {waited}", core.lock_cycles)
+        if section != SECTION_PART and (self._mp or section == SECTION_FORWARDED):
+            if self._mp:
+                self._watch(core, "MP entry overhead", "calibrated", c["mp_entry_overhead"])
+            if self.mm is not None and core.thread is not None and self.build == "mp" \
+                    and (self.debug or self._mp):
+                self._check_cpulocal(core)
+        if self._kdata_bounce and section != SECTION_PART:
+            self._watch(core, "shared kernel data", f"{self.kdata.lines} lines written",
+                        kcost)
+
+    def _watch(self, core: Core, step: str, detail: str, cycles: int = 0) -> None:
+        """The one hook of tracing and debug checks: record the step when
+        tracing; in debug runs check, as the path starts, that its lock's
+        algorithm is consistent and that no part running elsewhere must
+        exclude it."""
+        if self.trace is not None:
+            self.trace.append({"cycle": self.engine.now, "cpu": core.id, "step": step,
+                               "detail": detail, "cycles": cycles})
+        if self.debug and step == "kernel path" and self.build == "mp":
+            if core.lock is not None:
+                core.lock.check()
+            self._check_exclusion(core)
 
     # ------------------------------------------------------------ forwarding
     # Master-slave and the application kernel: a slave's kernel entry runs on
@@ -631,7 +761,7 @@ class Kernel:
         req = self.fwd_queue.pop(0)
         c = self.c
         req.runner = master
-        req.cont = 2
+        req.section = SECTION_FORWARDED
         req.lock = None
         req.part = (req.subsys, req.id)
         if self.policy.forward_ipi:
@@ -639,7 +769,7 @@ class Kernel:
         else:
             req.fwd_cost = self._line_cost(self.fwd_line.write(master.id)) + \
                 (c["ipi_receive"] if req.fwd_irq else 0)
-        self._start_hold(req)
+        self._run_path(req)
 
     def _fwd_done(self, req: Core) -> None:
         """The master finished a forwarded path: the slave sees the reply
@@ -654,46 +784,6 @@ class Kernel:
 
     def _fwd_resume(self, req: Core) -> None:
         self._leave(req)
-
-    def _release(self, lock: Spinlock) -> None:
-        """Store 0 to the lock word; the next owner runs after the line has
-        moved to it."""
-        if not lock.waiters:
-            lock.holder = None
-            return
-        nxt = lock.next_waiter(self.rng)
-        assert nxt is not None       # there are waiters
-        lock.holder = nxt
-        transfers = lock.handoff_transfers(len(lock.waiters) + 1)
-        delay = transfers * self._line_costs[TRANSFER]
-        self.engine.at(self.engine.now + delay, self._start_hold_cb, self.cores[nxt])
-
-    def _leave(self, core: Core) -> None:
-        """Leave the kernel: take interrupts that came in, then return to user
-        mode in the current thread or halt."""
-        if core.pending_ticks:
-            core.pending_ticks -= 1
-            self._enter(core, "timer", "timer", self._p_tick, None)
-            return
-        if core.pending_ipi:
-            core.pending_ipi = False
-            self._enter(core, "ipi", "sched", self._p_ipi, None)
-            return
-        if core.pending_irqs:
-            self._enter(core, "irq", "io", self._p_irq, core.pending_irqs.pop(0))
-            return
-        if self.fwd_queue and core.id == self._master:
-            self._serve(core)        # forwarded requests before user mode
-            return
-        if core.thread is None:
-            if self.readyq.first_for(core.id) is not None:
-                # Work arrived while we were in the kernel: the idle loop
-                # looks at the ready queue before it halts.
-                self._enter(core, "ipi", "sched", self._p_ipi, None)
-                return
-            core.cpu.set_mode(IDLE, self.engine.now)
-            return
-        self._resume(core)
 
     def _line_cost(self, r: int) -> int:
         """Cycles of a cache-line access that came out *r* (HIT, MISS, TRANSFER)."""
@@ -950,7 +1040,7 @@ class Kernel:
             va = mm.cpulocal_va("current_thread")
             hit = va in cpu.tlb
             pa = cpu.translate(va)
-            self._trace(core, "CPU-local read", f"current_thread at va {va:#010x} -> pa "
+            self._watch(core, "CPU-local read", f"current_thread at va {va:#010x} -> pa "
                         f"{pa:#010x} (TLB {'hit' if hit else 'miss, page walk'}; "
                         f"its cost is part of the path's cycles)")
         got = mm.read_local(cpu, "current_thread")

@@ -55,7 +55,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..errors import ConfigError, lookup
-from .spinlock import LOCK_KINDS, Spinlock
+from .spinlock import LOCK_KINDS, Spinlock, new_spinlock
 
 SUBSYSTEMS = ("sched", "timer", "memory", "proc", "db", "ipc", "io")
 # Parts of paths that are finer than a subsystem: the ready-queue operations
@@ -117,7 +117,7 @@ class Giant(LockPolicy):
 
     def __init__(self, kind: str = "tas", ncpus: int = 1) -> None:
         super().__init__(kind, ncpus)
-        self.giant = Spinlock("giant", kind)
+        self.giant = new_spinlock("giant", kind)
         self.locks = [self.giant]
 
     def lock_for(self, entry: str, subsys: str) -> Spinlock | None:
@@ -153,7 +153,7 @@ class GiantIrq(Giant):
 
     def __init__(self, kind: str = "tas", ncpus: int = 1) -> None:
         super().__init__(kind, ncpus)
-        self.irq = Spinlock("irq", kind)
+        self.irq = new_spinlock("irq", kind)
         self.locks = [self.giant, self.irq]
 
     def _low(self, entry: str, subsys: str) -> bool:
@@ -187,7 +187,7 @@ class Subsystem(LockPolicy):
 
     def __init__(self, kind: str = "tas", ncpus: int = 1) -> None:
         super().__init__(kind, ncpus)
-        self.by = {s: Spinlock(s, kind) for s in SUBSYSTEMS}
+        self.by = {s: new_spinlock(s, kind) for s in SUBSYSTEMS}
         self.locks = list(self.by.values())
 
     def _lock(self, subsys: str) -> Spinlock:
@@ -227,8 +227,8 @@ class Fine(Subsystem):
     def __init__(self, kind: str = "tas", ncpus: int = 1) -> None:
         super().__init__(kind, ncpus)
         del self.by["timer"]
-        self.rq = [Spinlock(f"rq{i}", kind) for i in range(ncpus)]
-        self.tm = [Spinlock(f"timer{i}", kind) for i in range(ncpus)]
+        self.rq = [new_spinlock(f"rq{i}", kind) for i in range(ncpus)]
+        self.tm = [new_spinlock(f"timer{i}", kind) for i in range(ncpus)]
         self.locks = list(self.by.values()) + self.rq + self.tm
 
     def lock_at(self, entry: str, subsys: str, cpu: int) -> Spinlock | None:

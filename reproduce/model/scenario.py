@@ -28,10 +28,14 @@ from . import workload as W
 KERNELS = ("up", "mp")
 WORKLOADS = ("paper", "synthetic")
 DISTRIBUTIONS = ("exponential", "constant")
-SWITCHES = ("background", "readyq_bounce", "kernel_data_bounce", "spin_slowdown")
+SWITCHES = ("background", "readyq_bounce", "kernel_data_bounce")
+# Cost tables of data/params/: the paper's machine and a modern many-core.
+MACHINES = ("pentium2", "modern")
+MAX_CPUS = 64
 # Cost-table entries zeroed by the `ideal` machine (no entry/exit or coherence cost).
-IDEAL_ZERO = ("trap", "locked_rmw", "line_transfer", "memory_access", "context_switch",
-              "cr3_load", "mp_entry_overhead", "spin_slowdown", "timer_insert",
+IDEAL_ZERO = ("trap", "locked_rmw", "line_transfer", "memory_access", "kernel_bus_rate",
+              "context_switch",
+              "cr3_load", "mp_entry_overhead", "timer_insert",
               "ipi_send", "ipi_receive", "page_fault", "page_alloc", "pgdir_copy",
               "cache_refill")
 
@@ -43,12 +47,17 @@ class Scenario:
     ``workload="paper"`` runs the benchmark beside the system threads until
     both benchmark processes finish; ``"synthetic"`` runs one thread per CPU
     alternating ``user_mean`` and ``kernel_mean`` cycles until ``horizon``.
-    ``overrides`` replaces entries of the cost and workload tables (see
-    ``data/params``); ``calibrated`` applies the fitted values of
-    :mod:`reproduce.harness.calibrate` first.
+    ``machine`` names the cost table (``data/params/<machine>.toml``: the
+    paper's ``pentium2`` or a ``modern`` many-core), ``spinlock`` the lock
+    algorithm (``kernel.spinlock.LOCK_KINDS``).  ``overrides`` replaces
+    entries of the cost and workload tables (see ``data/params``);
+    ``calibrated`` applies the fitted values of
+    :mod:`reproduce.harness.calibrate` first (on the paper's machine only:
+    they were fitted there).
     """
 
     cpus: int = 2
+    machine: str = "pentium2"
     kernel: str = "mp"
     lock: str = "giant"
     spinlock: str = "tas"
@@ -63,7 +72,6 @@ class Scenario:
     background: bool = True
     readyq_bounce: bool = True
     kernel_data_bounce: bool = True
-    spin_slowdown: bool = True
     calibrated: bool = True
     overrides: tuple[tuple[str, Any], ...] = ()
     debug: bool = False
@@ -101,8 +109,10 @@ def check(s: Scenario) -> None:
     def bad(name: str, allowed: str) -> ConfigError:
         return ConfigError(f"{name}={getattr(s, name)!r}: {allowed}")
 
-    if not isinstance(s.cpus, int) or isinstance(s.cpus, bool) or not 1 <= s.cpus <= 32:
-        raise bad("cpus", "must be an integer from 1 to 32")
+    if not isinstance(s.cpus, int) or isinstance(s.cpus, bool) or not 1 <= s.cpus <= MAX_CPUS:
+        raise bad("cpus", f"must be an integer from 1 to {MAX_CPUS}")
+    if s.machine not in MACHINES:
+        raise bad("machine", f"allowed are {', '.join(MACHINES)}")
     if s.kernel not in KERNELS:
         raise bad("kernel", f"allowed are {', '.join(KERNELS)}")
     if s.kernel == "up" and s.cpus != 1:
@@ -124,7 +134,7 @@ def check(s: Scenario) -> None:
     if not isinstance(s.seed, int) or isinstance(s.seed, bool) or s.seed < 0:
         raise bad("seed", "must be a non-negative integer")
     for name in ("ideal", "affinity", "background", "readyq_bounce", "kernel_data_bounce",
-                 "spin_slowdown", "calibrated", "debug"):
+                 "calibrated", "debug"):
         if not isinstance(getattr(s, name), bool):
             raise bad(name, "must be true or false")
 
@@ -202,10 +212,10 @@ def _table(name: str) -> P.Params:
 def build_params(s: Scenario) -> tuple[P.Params, P.Params]:
     """The cost and workload tables for *s*: files, then calibration, then
     the ideal machine, then the scenario's overrides."""
-    costs = _table("pentium2")
+    costs = _table(s.machine)
     work = _table("workload")
     fitted: dict[str, Any] = {}
-    if s.calibrated:
+    if s.calibrated and s.machine == "pentium2":
         from .calibration import calibration
         fitted = calibration()
     ov = dict(fitted)
@@ -229,14 +239,16 @@ def build_params(s: Scenario) -> tuple[P.Params, P.Params]:
 
 # Allowed ranges of parameter-table entries: (low, high), inclusive; None = open.
 RANGES: dict[str, tuple[float | None, float | None]] = {
-    "clock_hz": (1, None), "cpus": (1, 32), "memory_bytes": (1 << 20, 1 << 32),
-    "tlb_entries": (1, None), "spin_slowdown": (0, 10), "active_fraction": (0, 1),
+    "clock_hz": (1, None), "cpus": (1, MAX_CPUS), "memory_bytes": (1 << 20, 1 << 32),
+    "tlb_entries": (1, None), "active_fraction": (0, 1),
     "spawn_heap_prob": (0, 1), "spawn_per_tick": (0, 100), "processes": (1, 64),
     "work_cycles": (1, None), "iteration_cycles": (1, None), "call_every": (0, None),
     "timer_hz": (0, 100_000), "timeslice_ticks": (1, None), "timer_phase_skew": (0, 1),
     "threads": (0, 10_000), "calls_per_wakeup": (1, None), "bg_kernel_cycles": (1, None),
     "bg_user_cycles": (1, None), "spawn_pages": (0, 1000), "readyq_lines": (0, 64),
     "kernel_shared_lines": (0, 1024), "irq_per_tick": (0, 10_000), "irq_cycles_ratio": (0, 100),
+    "kernel_bus_rate": (0, 1), "bus_queue_depth": (1, 64), "backoff_base": (1, None),
+    "backoff_cap": (1, None),
 }
 
 
@@ -271,8 +283,7 @@ def simulate(s: Scenario) -> Result:
     mm = _memory_manager(mem, s)
     k = Kernel(engine, mem, s.cpus, s.kernel, policy, costs, w, rng, mm=mm, debug=s.debug,
                switches={"readyq_bounce": s.readyq_bounce,
-                         "kernel_data_bounce": s.kernel_data_bounce,
-                         "spin_slowdown": s.spin_slowdown})
+                         "kernel_data_bounce": s.kernel_data_bounce})
     k.boot()
     if s.workload == "paper":
         return _run_paper(s, k, w, ss)
@@ -357,6 +368,10 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
     locks = {l.name: l.stat.as_dict() for l in k.policy.locks}
     for l in k.policy.locks:
         locks[l.name]["bounces"] = l.line.bounces
+        locks[l.name]["transfers"] = l.transfers        # all its lines, spinners' included
+        locks[l.name]["bus_transactions"] = l.transactions + l.spin_transfers
+        locks[l.name]["bus_stall_cycles"] = l.stall_cycles
+        locks[l.name]["idle_cycles"] = l.idle_cycles
     rows = []
     for l in k.policy.locks:
         for entry, st in sorted(l.by_entry.items()):

@@ -15,6 +15,12 @@ The model is checked against theory nobody on this project wrote:
   kernel entries cost.
 * :func:`constant_phases` -- the same loop with constant phases, whose
   steady state is a periodic schedule.
+* :func:`ticket_markov` -- Boyd-Wickizer, Kaashoek, Morris and Zeldovich,
+  "Non-scalable locks are dangerous" (Linux Symposium 2012), section 3: the
+  same finite-source loop, but the lock's service time grows with the number
+  of cores queued for it, because a ticket lock's hand-off is a chain of
+  cache-line transfers, one per waiter.  With no such growth it is the
+  M/M/1//N queue.
 
 Times are in any one unit (cycles by convention); throughputs are kernel
 passes per that unit; fractions are of each CPU's elapsed time.
@@ -151,4 +157,56 @@ def constant_phases(n: int, user: float, kernel: float) -> dict[str, float]:
         "user": u / period,
         "kernel": k / period,
         "spin": (period - u - k) / period,
+    }
+
+
+# -- non-scalable locks ----------------------------------------------------------
+def ticket_markov(n: int, think_mean: float, serial_mean: float,
+                  per_waiter: float) -> dict[str, float]:
+    """The Markov model of a non-scalable (ticket) lock of Boyd-Wickizer et
+    al. (2012), section 3.  State k = 0..n is the number of cores waiting for
+    or holding the lock.  A core outside the lock arrives after an
+    exponential time of mean *think_mean* (a): from state k the arrival rate
+    is (n - k)/a.  The lock serves one core at a time; in state k a service
+    (the hand-off to a core and its serial section) takes 1/mu_k = s + c k
+    on average, s = *serial_mean*, c = *per_waiter* the time each core in
+    the queue adds to the hand-off.  The stationary distribution of this
+    birth-death chain is
+
+        P_k = P_0 prod_{i=0..k-1} ((n - i)/a) (s + c (i + 1)).
+
+    Returns a dict with ``throughput`` (services per unit time, sum of
+    P_k mu_k), ``speedup`` = throughput x (a + s + c) (one core alone
+    passes once per a + 1/mu_1), ``utilization`` (1 - P_0), ``waiting``
+    (mean cores queued behind the one in service), ``in_system`` and
+    ``user``, the fraction of time a core spends outside the lock,
+    (n - in_system)/n.  How a service splits into hand-off and serial
+    section is not part of the model: with a serial section of mean K, a
+    core spends throughput x K / n of its time in it and the rest in the
+    lock's queue.  With c = 0 every value equals :func:`machine_repairman`'s."""
+    _check_n(n)
+    _check_mean("think_mean", think_mean)
+    _check_mean("serial_mean", serial_mean)
+    require(isinstance(per_waiter, Real) and not isinstance(per_waiter, bool)
+            and math.isfinite(per_waiter) and per_waiter >= 0,
+            f"per_waiter={per_waiter!r}: must be a finite time >= 0 (cycles)")
+    n, a, s, c = int(n), float(think_mean), float(serial_mean), float(per_waiter)
+    k = np.arange(n + 1)
+    service = s + c * k                        # 1/mu_k (k >= 1)
+    logw = np.zeros(n + 1)
+    for i in range(1, n + 1):
+        logw[i] = logw[i - 1] + math.log((n - i + 1) / a) + math.log(service[i])
+    p = np.exp(logw - logw.max())      # largest term 1: no overflow
+    p /= p.sum()
+    busy = p[1:]
+    throughput = float(np.sum(busy / service[1:]))
+    in_system = float(np.dot(k, p))
+    return {
+        "n": n,
+        "throughput": throughput,
+        "speedup": throughput * (a + s + c),
+        "utilization": float(busy.sum()),
+        "waiting": float(np.dot(np.maximum(k - 1, 0), p)),
+        "in_system": in_system,
+        "user": (n - in_system) / n,
     }
