@@ -67,6 +67,8 @@ class Spec:
 
 
 def _num(x: float) -> str:
+    if isinstance(x, int):
+        return str(x)
     return f"{int(x)}" if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
 
 
@@ -74,7 +76,11 @@ def convert(name: str, spec: Spec, value: Any) -> Any:
     """*value* (a Python value, or the text of an option) as *spec* says,
     checked; raises ConfigError ``name=value: must be ...``."""
     def bad() -> ConfigError:
-        return ConfigError(f"{name}={value!r}: must be {spec.allowed()}")
+        # Option text as typed (cpus=0), Python values as written (lock='x').
+        shown = value if isinstance(value, str) and spec.kind is not str else repr(value)
+        if spec.choices is not None and not spec.items:
+            return ConfigError(f"{name}={shown}: valid are {', '.join(spec.names())}")
+        return ConfigError(f"{name}={shown}: must be {spec.allowed()}")
 
     if spec.items:
         if isinstance(value, str):

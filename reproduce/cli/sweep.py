@@ -130,6 +130,10 @@ def sweep_scenarios(args: argparse.Namespace) -> list:
     if size > MAX_GRID:
         raise Usage(f"argument -g: the grid has {size} scenarios, more than a sweep may "
                     f"have ({MAX_GRID})")
+    for key, _ in args.param:
+        if key in ("cpus", "affinity"):
+            raise Usage(f"argument -p: parameter {key!r} is set by the Scenario field "
+                        f"(-s {key}=... or -g {key}=...), not by -p")
     if args.param:
         ov: dict[str, Any] = {}
         for key, text in args.param:
@@ -171,13 +175,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         except ConfigError as err:
             raise Usage(f"argument --workers: {err}") from None
     scenarios = sweep_scenarios(args)
-    cache: Any = False if args.no_cache else (
-        result_cache(args.cache_dir, write=True) if args.cache_dir is not None else None)
-    if cache is None:
-        cache = result_cache(None, write=True)
-    progress = args.progress if args.progress is not None else sys.stderr.isatty()
     client = _dask_client(args.scheduler) if args.scheduler is not None else None
+    progress = args.progress if args.progress is not None else sys.stderr.isatty()
     try:
+        cache: Any = False if args.no_cache else result_cache(args.cache_dir, write=True)
         df = sweep(scenarios, progress=progress, workers=workers, cache=cache,
                    scheduler=client)
     finally:

@@ -278,7 +278,7 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
         _report_rejected(store)
     todo = [(k, s) for k, s in unique.items() if k not in rows]
 
-    saved = [0]
+    saved, hits = [0], len(rows)
     bar = tqdm(total=len(unique), initial=len(rows), desc=desc, disable=not progress)
     try:
         if todo:
@@ -308,11 +308,14 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
                 _run_pool(todo, min(nworkers, len(todo)), done, run)
     except BaseException as e:
         finished = len(rows)
-        if store is not None:
-            where = (f"{saved[0] + finished - len(todo) if False else saved[0]} computed now "
-                     f"and saved in {store.root}; the same sweep resumes from there")
+        computed = finished - hits
+        if store is None:
+            where = "not saved (cache=False)"
+        elif saved[0] == computed:
+            where = f"saved in {store.root}; the same sweep resumes from there"
         else:
-            where = "none saved (cache=False)"
+            where = (f"only {saved[0]} of the {computed} computed now saved in {store.root} "
+                     "(the cache could not be written)")
         e.add_note(f"sweep stopped with {finished} of {len(unique)} scenarios finished, "
                    f"{where}")
         raise

@@ -165,7 +165,7 @@ def field_spec(name: str) -> Spec | None:
 
 
 # Parameters a Scenario field sets: an override of them would be ignored.
-SET_BY_FIELD = {"cpus": "cpus", "affinity": "affinity"}
+SET_BY_FIELD = {"cpus": "cpus (--cpus)", "affinity": "affinity (--affinity/--no-affinity)"}
 # Fields that mean nothing for a build or a workload: a value other than the
 # default there is a conflict, not something to ignore silently.
 UP_IGNORES = ("lock", "spinlock")
@@ -183,8 +183,7 @@ def _check_overrides(items: list) -> tuple[tuple[str, Any], ...]:
             raise ConfigError(f"overrides: key {key!r} must be a parameter name")
         if key in SET_BY_FIELD:
             raise ConfigError(f"overrides: parameter {key!r} is set by the Scenario field "
-                              f"{SET_BY_FIELD[key]} (e.g. Scenario({key}=...)), not by an "
-                              "override")
+                              f"{SET_BY_FIELD[key]}, not by an override")
         table = costs if key in costs else work if key in work else None
         if table is None:
             raise ConfigError(f"unknown parameter(s) {key}: known are "
