@@ -92,7 +92,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "threads": (0, 10_000), "active_fraction": (0, 1), "period_ms": (1, 1_000_000),
     "calls_per_wakeup": (1, 1000), "bg_kernel_cycles": (1, 100_000_000),
     "bg_user_cycles": (1, 100_000_000), "irq_hz": (0, 1_000_000), "irq_cycles_ratio": (0, 100),
-    "spawn_hz": (0, 100_000), "spawn_heap_prob": (0, 1), "spawn_pages": (0, 1000),
+    "manager_period_ms": (1, 1_000_000),
+    "spawn_hz": (0, 1000), "spawn_heap_prob": (0, 1), "spawn_pages": (0, 1000),
 }
 CHOICES: dict[str, tuple[str, ...]] = {"irq_routing": ("cpu0", "spread")}
 # Keys that take an integer even where a file writes 4.0 (counts, cycles).

@@ -197,11 +197,12 @@ def result_cache(cache_dir: str | None, write: bool = False):
     """The ResultCache of --cache-dir (default directory if None); with
     *write*, checked writable before anything runs."""
     from ..harness.cache import ResultCache
+    from ..harness.sweep import check_row
     if cache_dir is not None and not cache_dir.strip():
         raise Usage("argument --cache-dir: '' is not a directory name (use --no-cache for "
                     "no cache)")
     try:
-        cache = ResultCache(cache_dir)
+        cache = ResultCache(cache_dir, check=check_row)
         if write:
             cache.check_writable()
     except ConfigError as err:

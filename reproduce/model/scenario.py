@@ -8,6 +8,7 @@ statistics and memory counts.  Same scenario, same result, bit for bit.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Mapping
@@ -141,15 +142,23 @@ class Scenario:
         """A canonical JSON string naming the scenario (for caches)."""
         return json.dumps(self.to_dict(), sort_keys=True, default=str)
 
-    @classmethod
-    def make(cls, **kw: Any) -> "Scenario":
-        """``Scenario(**kw)`` with an unknown field a ConfigError (not
-        Python's TypeError) naming the valid ones."""
-        unknown = set(kw) - set(_field_names())
+
+def _checked_init(init):
+    """The dataclass's ``__init__``, with an unknown field a ConfigError
+    naming the valid ones (Python's would be a TypeError)."""
+    @functools.wraps(init)
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        if args:
+            raise ConfigError(f"Scenario{args!r}: give the fields by name, e.g. Scenario(cpus=4)")
+        unknown = set(kw) - set(Scenario.__dataclass_fields__)
         if unknown:
             raise ConfigError(f"unknown Scenario field {sorted(unknown)[0]!r}: valid are "
-                              f"{', '.join(_field_names())}")
-        return cls(**kw)
+                              f"{', '.join(Scenario.__dataclass_fields__)}")
+        init(self, **kw)
+    return __init__
+
+
+Scenario.__init__ = _checked_init(Scenario.__init__)  # type: ignore[method-assign]
 
 
 def _field_names() -> list[str]:
