@@ -96,6 +96,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "spawn_hz": (0, 1000), "spawn_heap_prob": (0, 1), "spawn_pages": (0, 1000),
 }
 CHOICES: dict[str, tuple[str, ...]] = {"irq_routing": ("cpu0", "spread")}
+# Switches: true or false, whatever a file writes.
+BOOLEAN_KEYS = frozenset({"affinity", "wake_together"})
 # Keys that take an integer even where a file writes 4.0 (counts, cycles).
 INTEGER_KEYS = frozenset(k for k in RANGES if k not in (
     "spin_slowdown", "timer_phase_skew", "active_fraction", "calls_per_wakeup",
@@ -106,7 +108,8 @@ def spec(key: str, default: Any) -> Spec:
     """The schema entry of parameter *key*, whose file value is *default*."""
     items = isinstance(default, list)
     sample = default[0] if items and default else default
-    kind = bool if isinstance(sample, bool) else int if key in INTEGER_KEYS else \
+    kind = bool if key in BOOLEAN_KEYS or isinstance(sample, bool) else \
+        str if key in CHOICES else int if key in INTEGER_KEYS else \
         float if isinstance(sample, (int, float)) else str
     if kind is float and isinstance(sample, int) and key not in RANGES:
         kind = int

@@ -16,6 +16,7 @@ not a boolean).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -77,7 +78,8 @@ def convert(name: str, spec: Spec, value: Any) -> Any:
     checked; raises ConfigError ``name=value: must be ...``."""
     def bad() -> ConfigError:
         # Option text as typed (cpus=0), Python values as written (lock='x').
-        shown = value if isinstance(value, str) and spec.kind is not str else repr(value)
+        shown = value if isinstance(value, str) and re.fullmatch(r"[-+0-9._eE]+", value) \
+            else repr(value)
         if spec.choices is not None and not spec.items:
             return ConfigError(f"{name}={shown}: valid are {', '.join(spec.names())}")
         return ConfigError(f"{name}={shown}: must be {spec.allowed()}")

@@ -137,14 +137,57 @@ def test_empty_cache_dir_is_refused(capsys, tmp_path, monkeypatch):
 
 
 def test_stray_parameter_file_is_an_error(tmp_path):
-    for t in P.TABLES:
-        (tmp_path / f"{t}.toml").write_bytes((P.PARAMS_DIR / f"{t}.toml").read_bytes())
+    _copy_tables(tmp_path)
     P.check_dir(tmp_path)
     (tmp_path / "zz.toml").write_text('[x]\na = { value = 1, source = "s" }\n')
     with pytest.raises(ConfigError, match="zz.toml"):
         P.check_dir(tmp_path)
     from reproduce import version
     assert all(p.stem in P.TABLES for p in version.model_files() if p.suffix == ".toml")
+
+
+def _copy_tables(d: Path) -> None:
+    for t in P.TABLES:
+        (d / f"{t}.toml").write_bytes((P.PARAMS_DIR / f"{t}.toml").read_bytes())
+
+
+@pytest.mark.parametrize("edit,needles", [
+    (lambda t: t + "\n[[broken", ["workload.toml", "TOML"]),
+    (lambda t: t.replace("threads = { value = 100,", "threads = { value = -5,"),
+     ["workload.toml", "threads=-5", "0 to 10000"]),
+    (lambda t: t.replace("threads = { value = 100,", "threads = { value = 1e400,"),
+     ["workload.toml"]),
+    (lambda t: t.replace("wake_together = { value = true,", "wake_together = { value = 2,"),
+     ["workload.toml", "wake_together", "true or false"]),
+    (lambda t: t.replace('source = "paper, section 4: around 100 threads"', 'source = ""'),
+     ["workload.toml", "threads", "source"]),
+    (lambda t: t.replace("timer_hz = { value = 100,", "timer_hz = { value = 100, unit = 1,"),
+     ["workload.toml", "timer_hz"]),
+])
+def test_malformed_parameter_file_names_file_and_key(tmp_path, edit, needles):
+    _copy_tables(tmp_path)
+    p = tmp_path / "workload.toml"
+    p.write_text(edit(p.read_text()))
+    with pytest.raises(ConfigError) as info:
+        P.load("workload", tmp_path)
+    for n in needles:
+        assert n in str(info.value), (n, str(info.value))
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("{not json", "not valid JSON"), ("[1, 2]", "JSON object"),
+    ('{"bg_kernel_cycles": "abc", "mp_entry_overhead": 1}', "bg_kernel_cycles"),
+    ('{"bg_kernel_cycles": 1, "mp_entry_overhead": -3}', "mp_entry_overhead"),
+    ('{"bg_kernel_cycles": 1, "mp_entry_overhead": 1, "model_version": "x"}',
+     "reproduce calibrate"),
+])
+def test_malformed_calibration_is_one_clear_error(tmp_path, text, needle):
+    from reproduce.model.calibration import read_report
+    p = tmp_path / "calibration.json"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=needle) as info:
+        read_report(p)
+    assert "calibration.json" in str(info.value)
 
 
 def test_lock_statistics_count_holds_in_progress():

@@ -297,6 +297,7 @@ def _table(name: str) -> P.Params:
     """``params.load(name)``, parsed once per process for as long as the
     file is unchanged (same modification time and size): a sweep simulates
     thousands of scenarios, and tables are read-only."""
+    P.check_dir()                    # a stray file is an error even after the first read
     try:
         st = (P.PARAMS_DIR / f"{name}.toml").stat()
     except OSError:
