@@ -133,11 +133,22 @@ TABLES = ("pentium2", "workload")
 def check_dir(directory: Path | None = None) -> None:
     """Every ``*.toml`` in the parameter directory is one of :data:`TABLES`."""
     d = directory or PARAMS_DIR
+    try:
+        stamp = (str(d), d.stat().st_mtime_ns)     # a new file changes the directory
+    except OSError:
+        stamp = None
+    if stamp is not None and stamp in _CLEAN_DIRS:
+        return
     stray = sorted(p.name for p in d.glob("*.toml") if p.stem not in TABLES)
     if stray:
         raise ConfigError(f"{d.name}/{stray[0]}: unknown parameter file (the model reads "
                           f"{', '.join(t + '.toml' for t in TABLES)}); remove it or move "
                           f"its entries into one of those")
+    if stamp is not None:
+        _CLEAN_DIRS.add(stamp)
+
+
+_CLEAN_DIRS: set[tuple[str, int]] = set()
 
 
 def load(name: str, directory: Path | None = None) -> Params:
