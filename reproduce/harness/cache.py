@@ -160,7 +160,10 @@ class ResultCache:
                 scen = json.loads(doc["scenario"])
             except (TypeError, ValueError):
                 return "scenario echo is not JSON"
-            why = self.check(scen, row)
+            try:
+                why = self.check(scen, row)
+            except Exception as e:       # noqa: BLE001 - an entry no check can read is bad
+                why = f"row check failed ({type(e).__name__}: {e})"
             if why is not None:
                 return why
         return None
@@ -274,7 +277,7 @@ class ResultCache:
             checked += 1
             doc, why = self._read(p)
             if why is None and isinstance(doc, dict) and doc.get("model_version") != self.version \
-                    and doc.get("format") == FORMAT:
+                    and self.ours(p):
                 other += 1
                 continue
             if why is None:

@@ -13,14 +13,15 @@ the case the paper reports).
 **System threads** (section 4: "around 100 threads were started in the
 system (although not all were active)").  Of ``threads``, a share
 ``active_fraction`` is active: each sleeps until a tick (its period taken in
-turn from ``period_ticks``: the system is the same in every run), then makes a geometric number of kernel calls (mean
+turn from ``period_ms``, in whole ticks: the system is the same in every run), then makes a geometric number of kernel calls (mean
 ``calls_per_wakeup``), each after an exponential user run (``bg_user_cycles``)
 and each costing exponential kernel work (mean ``bg_kernel_cycles``, the one
 number fitted to Table 1's UP row).  With ``wake_together`` a thread's sleep
 ends on ticks that are multiples of its period, so threads of one period wake
 on the same tick on every CPU: the correlation section 5 hints at.  The rest
-block forever.  One active thread is the cluster manager: every tick it
-creates on average ``spawn_per_tick`` dynamic processes (database jobs) that
+block forever.  One active thread is the cluster manager: every
+``manager_period_ms`` it creates dynamic processes (database jobs), on average
+``spawn_hz`` a second, that
 touch ``spawn_pages`` stack pages (page faults), make two calls and exit.
 The database replication process is multithreaded (four threads in one
 container), which exercises section 3.3 on the MP build.
