@@ -85,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as err:
         print(f"{PROG}: interrupted{_notes_inline(err)}", file=sys.stderr)
         return 130
+    except BrokenPipeError:           # `reproduce ... | head`: the reader left
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())    # no second error at exit
+        except (OSError, ValueError):
+            pass
+        return 141
     except OSError as err:            # a full disk, a read-only directory
         print(f"{PROG}: error: {one_line(err)}{_notes_inline(err)}", file=sys.stderr)
         return 1

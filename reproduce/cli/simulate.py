@@ -18,17 +18,20 @@ PARAM_OPTIONS = {"processes": ("--processes", "N", "benchmark processes (default
 
 def option_of(f) -> str:
     """The option of Scenario field *f* (its first name when it has two)."""
-    return (f.metadata.get("option") or "--" + f.name.replace("_", "-")).split("/")[0]
+    opt = f.metadata.get("option")
+    if opt is None and f.default is True:
+        opt = "--no-" + f.name.replace("_", "-")
+    return (opt or "--" + f.name.replace("_", "-")).split("/")[0]
 
 
 def add_parser(sub) -> None:
-    from ..model.scenario import Scenario
+    from ..model.scenario import Scenario, spec_of
 
     s = sub.add_parser("simulate", help="run one scenario",
                        description="Run one scenario; options not given take the "
                                    "defaults of reproduce.model.scenario.Scenario.")
     for f in fields(Scenario):
-        spec, help_ = f.metadata.get("spec"), f.metadata.get("help", "")
+        spec, help_ = spec_of(f), f.metadata.get("help", f.name.replace("_", " "))
         if spec is None:
             continue
         opt = f.metadata.get("option")
@@ -38,7 +41,8 @@ def add_parser(sub) -> None:
                                action=argparse.BooleanOptionalAction,
                                help=f"{help_} (default {'on' if f.default else 'off'})")
             else:
-                s.add_argument(opt or "--" + f.name.replace("_", "-"), dest=f.name,
+                flag = opt or ("--no-" if f.default else "--") + f.name.replace("_", "-")
+                s.add_argument(flag, dest=f.name,
                                action="store_const", const=not f.default, default=None,
                                help=help_)
             continue
@@ -61,9 +65,10 @@ def add_parser(sub) -> None:
 
 def field_value(f, text: Any, opt: str) -> Any:
     """An option's value through the field's schema entry (the one coercion)."""
+    from ..model.scenario import spec_of
     from ..schema import convert
     try:
-        return convert(f.name, f.metadata["spec"], text)
+        return convert(f.name, spec_of(f), text)
     except ConfigError as err:
         raise Usage(f"argument {opt}: {err}") from None
 
@@ -82,12 +87,12 @@ def overrides(pairs: list[tuple[str, str]], extra: dict[str, str] | None = None)
 def scenario_from_args(args: argparse.Namespace):
     """The Scenario the options name; options not given are not passed.
     With ``--kernel up`` and no ``--cpus``, one CPU."""
-    from ..model.scenario import Scenario
+    from ..model.scenario import Scenario, spec_of
 
     kw: dict[str, Any] = {}
     opts = {}
     for f in fields(Scenario):
-        if f.metadata.get("spec") is None:
+        if spec_of(f) is None:
             continue
         v = getattr(args, f.name, None)
         if v is not None:

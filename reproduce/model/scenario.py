@@ -167,10 +167,26 @@ def _field_names() -> list[str]:
 
 def field_spec(name: str) -> Spec | None:
     """The schema entry of Scenario field *name* (None for overrides)."""
-    for f in fields(Scenario):
-        if f.name == name:
-            return f.metadata["spec"]
-    raise ConfigError(f"unknown Scenario field {name!r}: valid are {', '.join(_field_names())}")
+    f = Scenario.__dataclass_fields__.get(name)
+    if f is None:
+        raise ConfigError(f"unknown Scenario field {name!r}: valid are "
+                          f"{', '.join(_field_names())}")
+    return spec_of(f)
+
+
+def spec_of(f) -> Spec | None:
+    """A field's schema entry: its metadata's, or for a field declared
+    without one, its default's kind (numbers from 0 to 10^9)."""
+    if "spec" in f.metadata:
+        return f.metadata["spec"]
+    d = f.default
+    if isinstance(d, bool):
+        return Spec(bool)
+    if isinstance(d, (int, float)):
+        return Spec(type(d), 0, 1_000_000_000)
+    if isinstance(d, str):
+        return Spec(str)
+    return None
 
 
 # Parameters a Scenario field sets: an override of them would be ignored.
@@ -210,7 +226,7 @@ def check(s: Scenario) -> None:
     the first bad one."""
     d = Scenario.__dataclass_fields__
     for name, f in d.items():
-        spec = f.metadata["spec"]
+        spec = spec_of(f)
         if spec is None:
             continue
         v = getattr(s, name)
