@@ -547,3 +547,18 @@ def test_ctrl_c_prints_one_line(tmp_path):
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "interrupted" in err and out == ""
     assert not alive
+
+
+def test_read_only_cache_still_serves_a_complete_sweep(tmp_path, capsys, monkeypatch):
+    root = tmp_path / "c"
+    sweep([small(0)], workers=1, cache=root)
+
+    def denied(*a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(cache_mod.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(sweep_mod, "compute_row", lambda s: pytest.fail("recomputed"))
+    code, out, err = run(capsys, "sweep", "-s", "workload=synthetic", "-s", "calibrated=false",
+                         "-s", "horizon=2000000", "--cache-dir", str(root))
+    assert code == 0, err
+    assert out.count("\n") == 2

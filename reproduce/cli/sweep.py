@@ -178,7 +178,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     client = _dask_client(args.scheduler) if args.scheduler is not None else None
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
     try:
-        cache: Any = False if args.no_cache else result_cache(args.cache_dir, write=True)
+        cache: Any = False if args.no_cache else result_cache(args.cache_dir)
         df = sweep(scenarios, progress=progress, workers=workers, cache=cache,
                    scheduler=client)
     finally:

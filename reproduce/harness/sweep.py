@@ -270,13 +270,15 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
         unique.setdefault(k, s)
     rows: dict[str, dict[str, Any]] = {}
     if store is not None:
-        store.check_writable()
         for k, s in unique.items():
             row = store.get(s)
             if row is not None:
                 rows[k] = row
         _report_rejected(store)
     todo = [(k, s) for k, s in unique.items() if k not in rows]
+    if store is not None and todo:
+        store.check_writable()        # before the first run, not after it (a read-only
+                                      # cache still serves a sweep it holds whole)
 
     saved, hits = [0], len(rows)
     bar = tqdm(total=len(unique), initial=len(rows), desc=desc, disable=not progress)
