@@ -8,6 +8,7 @@ import importlib
 import json
 from typing import Any
 
+from ..errors import ConfigError
 from ..harness.registry import convert_param
 from .common import Usage, dumps, key_value
 
@@ -87,7 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if key in kw:
             raise Usage(f"argument -p: parameter {key!r} given twice")
         # Converted and checked by the registry's schema before anything runs.
-        kw[key] = convert_param(args.name, key, defaults[key], value)
+        try:
+            kw[key] = convert_param(args.name, key, defaults[key], value)
+        except ConfigError as err:
+            raise Usage(f"argument -p: {err}") from None
     out = exp.run(**kw)
     print(render(out, args.json))
     return 0
