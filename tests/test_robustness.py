@@ -562,3 +562,23 @@ def test_read_only_cache_still_serves_a_complete_sweep(tmp_path, capsys, monkeyp
                          "-s", "horizon=2000000", "--cache-dir", str(root))
     assert code == 0, err
     assert out.count("\n") == 2
+
+
+@pytest.mark.parametrize("s", [
+    Scenario(calibrated=False), Scenario(calibrated=False, cpus=8),
+    Scenario(calibrated=False, overrides={"timer_hz": 1000}),
+    Scenario(calibrated=False, overrides={"irq_hz": 30000.0}),
+    Scenario(calibrated=False, overrides={"call_every": 100, "work_cycles": 6_000_000}),
+    Scenario(workload="synthetic", calibrated=False),
+    Scenario(workload="synthetic", calibrated=False, cpus=16, lock="fine", user_mean=500.0,
+             kernel_mean=500.0, horizon=3_000_000),
+], ids=lambda s: f"{s.workload}-{s.cpus}-{dict(s.overrides)}")
+def test_event_estimate_bounds_the_real_rate(s):
+    """The budget's estimate of events per simulated ms is never far below
+    what a run does (else a run could outgrow its bounds): it is an upper
+    estimate, up to 2x low at worst."""
+    from reproduce.model.scenario import event_rate
+    c, w = build_params(s)
+    r = simulate(s)
+    actual = r.events / (r.cycles / c["clock_hz"] * 1000)
+    assert event_rate(s, c, w) >= 0.5 * actual
