@@ -48,6 +48,13 @@ test: $(STAMP)
 		echo "no notebooks/*.ipynb yet: nbval skipped"; \
 	fi
 
+# Fuzzing: random valid scenarios run with debug on, and malformed command
+# lines and API values (FUZZ_EXAMPLES of each; FUZZ_RANDOM=1 draws new ones).
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_fuzz.py -q
+
 # Executes every notebook in place (papermill): figures/, data/results/.
 reproduce: $(STAMP)
 	$(PY) -m reproduce.harness.run_notebooks

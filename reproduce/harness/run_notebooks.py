@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -82,10 +83,22 @@ def run(names: list[str] | None = None, force: bool = False) -> list[Path]:
         print(f"{len(books) - len(todo)} notebook(s) up to date, not re-run "
               f"(--force runs them)")
     for nb in tqdm(todo, desc="notebooks", unit="nb"):
-        pm.execute_notebook(str(nb), str(nb), kernel_name=KERNEL, cwd=str(NOTEBOOKS),
-                            progress_bar=False)
-        strip_volatile(nb)
+        execute(nb)
     return books
+
+
+def execute(nb: Path) -> None:
+    """Execute *nb* into a temporary notebook beside it, then rename it over
+    *nb*: Ctrl-C or a failing cell leaves the committed notebook whole, never
+    one with its outputs removed or a KeyboardInterrupt in them."""
+    tmp = nb.with_name(f".{nb.stem}.running.json")     # not *.ipynb: never collected
+    try:
+        pm.execute_notebook(str(nb), str(tmp), kernel_name=KERNEL, cwd=str(NOTEBOOKS),
+                            progress_bar=False)
+        strip_volatile(tmp)
+        os.replace(tmp, nb)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     doc, fitted = ensure()
     if fitted:
         print(f"calibration refitted for model version {doc['model_version']}")
-    run(a.names, a.force)
+    try:
+        run(a.names, a.force)
+    except KeyboardInterrupt:
+        print("reproduce: interrupted; the notebooks not yet finished are unchanged",
+              file=sys.stderr)
+        return 130
     if not a.no_summary:
         from .experiments import headline, summary_table
         import pandas as pd
