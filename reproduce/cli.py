@@ -45,6 +45,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+class _Version(argparse.Action):
+    """``--version``: the package and model versions, looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kw: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from .version import version_text
+        parser.exit(0, version_text() + "\n")
+
+
 class _Usage(Exception):
     """A bad value found after parsing: one line, exit 2."""
 
@@ -152,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = {f.name: f.default for f in fields(Scenario)}
     p = _Parser(prog=PROG, description="Giant-lock SMP port: the model's command line.")
+    p.add_argument("--version", action=_Version, help="print the package and model versions")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 

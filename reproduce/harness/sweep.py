@@ -31,10 +31,11 @@ import os
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import fields
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import pandas as pd
-from tqdm import tqdm
+if TYPE_CHECKING:                  # pandas and tqdm are imported in sweep():
+    import pandas as pd            # the command line imports this module to
+                                   # build a grid, and pandas costs 0.4 s
 
 from ..errors import ConfigError
 from .cache import ResultCache
@@ -200,6 +201,9 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
     address, ``distributed.Client`` or cluster to run them on instead (needs
     the ``dask`` extra).  *progress* shows a tqdm bar labelled *desc*.
     """
+    import pandas as pd
+    from tqdm import tqdm
+
     scenarios = list(scenarios)
     for i, s in enumerate(scenarios):
         if not isinstance(s, Scenario):
