@@ -53,7 +53,8 @@ class _Version(argparse.Action):
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
         from .version import version_text
-        parser.exit(0, version_text() + "\n")
+        print(version_text())
+        parser.exit(0)
 
 
 class _Usage(Exception):

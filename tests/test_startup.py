@@ -28,8 +28,8 @@ def test_importing_the_cli_imports_no_heavy_package():
     assert loaded_after("import reproduce.cli") == set()
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["simulate", "--help"], ["cache", "info", "--json"],
-                                  ["sweep", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["simulate", "--help"],
+                                  ["cache", "info", "--json"], ["sweep", "--help"]])
 def test_quick_commands_import_no_heavy_package(argv, tmp_path):
     """The parser reads its choices from the model (reproduce.model.scenario),
     and ``cache info`` reads the model version: neither may pull in pandas."""
@@ -56,3 +56,11 @@ def test_a_simulation_still_gets_its_tables():
             "r = simulate(Scenario(workload='synthetic', calibrated=False, horizon=200_000))\n"
             "assert type(r.by_entry).__name__ == 'DataFrame'")
     assert loaded_after(code) == {"pandas"}
+
+
+def test_version_names_the_package_and_the_model():
+    from reproduce.version import model_version
+    done = subprocess.run([sys.executable, "-m", "reproduce", "--version"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0
+    assert done.stdout.startswith("reproduce ") and f"model {model_version()}" in done.stdout
