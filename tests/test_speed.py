@@ -111,3 +111,22 @@ def test_engine_only_model_is_the_simpy_model(kw):
     for k in ("modes", "acquisitions", "contentions", "waittime_total", "holdtime_total"):
         assert a[k] == b[k], k
     assert all(sum(m) == 5_000_000 for m in a["modes"])
+
+
+def test_compiled_build_is_skipped_with_a_reason_when_not_built(tmp_path, monkeypatch, capsys):
+    """No build of the current model version: the benchmark says so and
+    times the rest, rather than timing the Python sources under that name."""
+    monkeypatch.setenv("REPRODUCE_COMPILED_DIR", str(tmp_path))
+    assert speed.start_compiled(1000) is None
+    assert "not built" in capsys.readouterr().err
+
+
+def test_the_compiled_child_refuses_to_time_the_sources(tmp_path):
+    """serve() in a process without the compiled build must not answer
+    (its figures would be the Python build's under the compiled name)."""
+    import io
+    from reproduce.perf import fast
+    if fast.compiled():
+        pytest.skip("this test process runs the compiled build")
+    with pytest.raises(RuntimeError, match="not loaded"):
+        speed.serve(200_000, stdin=io.StringIO(""), stdout=io.StringIO())
