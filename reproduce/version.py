@@ -63,15 +63,68 @@ def table_fingerprint(text: str) -> str:
 
 
 def fingerprint(path: Path) -> str:
-    text = path.read_text(encoding="utf-8")
-    return code_fingerprint(text) if path.suffix == ".py" else table_fingerprint(text)
+    return _fingerprint_text(path.name, path.read_text(encoding="utf-8"))
+
+
+# Parsing every model file takes about 0.2 s, most of what a quick command
+# line call (``reproduce cache info``) would cost.  The version is a function
+# of the files' bytes, so it is remembered under a hash of those bytes: the
+# memo can only ever answer for exactly the files it was computed from.
+MEMO = ROOT.parent / ".cache" / "model_version.json"
 
 
 @lru_cache(maxsize=1)
 def model_version() -> str:
     """Hex digest (16 characters) of the model's code and parameter values."""
+    files = [(str(p.relative_to(ROOT.parent)), p.read_bytes()) for p in model_files()]
+    raw = hashlib.sha256()
+    for name, data in files:
+        raw.update(name.encode() + b"\0" + data + b"\0")
+    memo = _read_memo()
+    if memo.get(raw.hexdigest()):
+        return str(memo[raw.hexdigest()])
     h = hashlib.sha256()
-    for p in model_files():
-        h.update(str(p.relative_to(ROOT.parent)).encode())
-        h.update(fingerprint(p).encode())
-    return h.hexdigest()[:16]
+    for name, data in files:
+        h.update(name.encode())
+        h.update(_fingerprint_text(name, data.decode("utf-8")).encode())
+    version = h.hexdigest()[:16]
+    _write_memo({raw.hexdigest(): version})
+    return version
+
+
+def version_text() -> str:
+    """``reproduce 0.1.0, model <model_version()>``: what a worker of a
+    distributed sweep must match."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        package = version("reproduce")
+    except PackageNotFoundError:       # run from a source tree, not installed
+        package = "(not installed)"
+    return f"reproduce {package}, model {model_version()}"
+
+
+def _fingerprint_text(name: str, text: str) -> str:
+    return code_fingerprint(text) if name.endswith(".py") else table_fingerprint(text)
+
+
+def _read_memo() -> dict[str, Any]:
+    try:
+        memo = json.loads(MEMO.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def _write_memo(memo: dict[str, str]) -> None:
+    """Best effort (a read-only checkout just parses every time); atomic, so a
+    concurrent reader sees the old memo or the new one."""
+    import os
+    import tempfile
+    try:
+        MEMO.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=MEMO.parent, prefix=".model_version.")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(memo, f)
+        os.replace(tmp, MEMO)
+    except OSError:
+        pass

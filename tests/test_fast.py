@@ -55,6 +55,7 @@ def run_snapshot(compiled: bool, builds: Path) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_model_modules_type_check():
     """mypyc compiles only code mypy accepts: the model must stay clean."""
     out, err, status = mypy_api.run([str(ROOT / "machine"), str(ROOT / "kernel"),
@@ -62,6 +63,7 @@ def test_model_modules_type_check():
     assert status == 0, out + err
 
 
+@pytest.mark.slow
 @needs_cc
 def test_compiled_build_gives_the_same_results(tmp_path):
     builds = tmp_path / "compiled"

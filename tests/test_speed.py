@@ -56,14 +56,31 @@ def test_simpy_modes_add_up():
 
 def test_speed_quick_writes_csv(tmp_path, capsys):
     out = tmp_path / "speed.csv"
-    assert speed.main(["--quick", "--out", str(out)]) == 0
+    assert speed.main(["--quick", "--no-compiled", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "ours / SimPy" in text and "as SimPy (every version timed): yes" in text
-    assert "our engine alone" in text
+    assert "counted the same cycles per CPU and mode as SimPy in every sample: yes" in text
+    assert "process CPU time per lock acquisition" in text
     df = pd.read_csv(out)
-    assert {"ours", "simpy"} <= set(df["model"])
-    assert {"acq_per_s", "events_per_s", "ours_over_simpy_ideal"} <= set(df.columns)
-    assert (df["wall_s"] > 0).all()
+    assert {"ours", "simpy", "engine only", "floor"} <= set(df["model"])
+    assert set(df["cpus"]) == set(speed.CPU_COUNTS)
+    assert {"us_per_acq", "cpu_s_min", "cpu_s_median", "ours_speedup_vs_simpy_2cpu",
+            "ours_speedup_vs_simpy_32cpu", "same_cycles"} <= set(df.columns)
+    assert (df["cpu_s_min"] > 0).all() and (df["cpu_s_min"] <= df["cpu_s_median"]).all()
+    assert df["same_cycles"].all() and df["repeatable"].all()
+    # Every version of an ideal case did the same acquisitions.
+    ideal = df[df["ideal"]]
+    assert (ideal.groupby("cpus")["acquisitions"].nunique() == 1).all()
+
+
+def test_speed_samples_are_interleaved():
+    """One round runs every (case, version) once, ideal cases first; the
+    workload cases are timed on the simulator only."""
+    pairs = speed.plan(1000, compiled=True, references=[speed.SIMPY, speed.FLOOR])
+    assert len(pairs) == len(set(pairs))
+    assert pairs[0] == (speed.ideal_case(2), speed.OURS)
+    assert {m for c, m in pairs if c in (speed.PII, speed.PAPER, speed.PAPER_LONG)} \
+        == {speed.OURS, speed.COMPILED}
+    assert {c for c, _ in pairs} == set(speed.scenarios(1000))
 
 
 def test_warmup_is_counted_for_the_speed_benchmark():
@@ -94,3 +111,22 @@ def test_engine_only_model_is_the_simpy_model(kw):
     for k in ("modes", "acquisitions", "contentions", "waittime_total", "holdtime_total"):
         assert a[k] == b[k], k
     assert all(sum(m) == 5_000_000 for m in a["modes"])
+
+
+def test_compiled_build_is_skipped_with_a_reason_when_not_built(tmp_path, monkeypatch, capsys):
+    """No build of the current model version: the benchmark says so and
+    times the rest, rather than timing the Python sources under that name."""
+    monkeypatch.setenv("REPRODUCE_COMPILED_DIR", str(tmp_path))
+    assert speed.start_compiled(1000) is None
+    assert "not built" in capsys.readouterr().err
+
+
+def test_the_compiled_child_refuses_to_time_the_sources(tmp_path):
+    """serve() in a process without the compiled build must not answer
+    (its figures would be the Python build's under the compiled name)."""
+    import io
+    from reproduce.perf import fast
+    if fast.compiled():
+        pytest.skip("this test process runs the compiled build")
+    with pytest.raises(RuntimeError, match="not loaded"):
+        speed.serve(200_000, stdin=io.StringIO(""), stdout=io.StringIO())

@@ -260,6 +260,7 @@ def test_missing_dask_is_a_config_error(monkeypatch):
 
 # -- Dask ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("processes", [False, True])
 def test_dask_local_cluster_equals_serial(tmp_path, serial, processes):
     distributed = pytest.importorskip("distributed")

@@ -41,6 +41,7 @@ def test_constant_phases_reach_the_lock_bound(spinlock, cpus, user, kernel):
 @pytest.mark.parametrize("spinlock", ["tas", "ticket"])
 @pytest.mark.parametrize("cpus,user,kernel", [(2, 6400, 3600), (4, 6400, 3600),
                                               (8, 18000, 2000)])
+@pytest.mark.slow
 def test_exponential_phases_match_the_machine_repairman_queue(spinlock, cpus, user, kernel):
     r = simulate(ideal(cpus, user, kernel, spinlock=spinlock, horizon=200_000_000))
     th = theory.machine_repairman(cpus, user, kernel)
@@ -67,6 +68,7 @@ def test_hand_offs_are_free_on_the_ideal_machine(spinlock):
     assert sum(m[1] for m in dear.modes) / dear.cycles < 0.99
 
 
+@pytest.mark.slow
 def test_s4_theory_agrees_within_one_percent():
     df = X.s4_theory(cpus=(2, 4), fractions=(0.36,), horizon=100_000_000)
     fractions = df[df["metric"].isin(["user", "kernel", "spin", "utilization"])]

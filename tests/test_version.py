@@ -53,6 +53,7 @@ def test_model_version_follows_the_files(tmp_path, monkeypatch):
     toml.write_text(TABLE)
     monkeypatch.setattr(V, "ROOT", tmp_path / "pkg")
     monkeypatch.setattr(V, "model_files", lambda: [py, toml])
+    monkeypatch.setattr(V, "MEMO", tmp_path / "memo.json")
 
     def version() -> str:
         V.model_version.cache_clear()
@@ -72,3 +73,28 @@ def test_every_model_file_exists_and_parses():
     files = V.model_files()
     assert any(p.name == "kernel.py" for p in files) and any(p.suffix == ".toml" for p in files)
     assert all(V.fingerprint(p) for p in files)
+
+
+def test_memo_answers_only_for_the_same_bytes(tmp_path, monkeypatch):
+    """The memo of the version is keyed by the files' bytes: a memo hit gives
+    what parsing gives, and an edit that changes the code is never answered
+    from the memo of the old bytes."""
+    py = tmp_path / "m.py"
+    py.write_text(MODULE)
+    monkeypatch.setattr(V, "ROOT", tmp_path / "pkg")
+    monkeypatch.setattr(V, "model_files", lambda: [py])
+    monkeypatch.setattr(V, "MEMO", tmp_path / "memo.json")
+    try:
+        V.model_version.cache_clear()
+        parsed = V.model_version()
+        assert V.MEMO.exists()
+        V.model_version.cache_clear()
+        assert V.model_version() == parsed                       # from the memo
+        V.MEMO.write_text("not json")
+        V.model_version.cache_clear()
+        assert V.model_version() == parsed                       # unreadable memo: parsed
+        py.write_text(MODULE + "\nX = 1\n")
+        V.model_version.cache_clear()
+        assert V.model_version() != parsed
+    finally:
+        V.model_version.cache_clear()

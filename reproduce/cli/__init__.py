@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..errors import ConfigError
 from . import cache, calibrate, experiments, simulate, sweep
@@ -43,18 +43,23 @@ __all__ = ["main", "build_parser", "parse_value", "dumps", "sweep_scenarios",
            "EXPERIMENTS_MODULE", "PROG"]
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("reproduce")
-    except PackageNotFoundError:      # run from a source tree never installed
-        return "unknown (not installed)"
+class _Version(argparse.Action):
+    """``--version``: the package and model versions, looked up only when
+    asked (the model version hashes the model's files)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kw: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from ..version import version_text
+        print(version_text())
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; choices are read from the model at call time."""
     p = Parser(prog=PROG, description="Giant-lock SMP port: the model's command line.")
-    p.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    p.add_argument("--version", action=_Version, help="print the package and model versions")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     simulate.add_parser(sub)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ..errors import ConfigError
 from ..kernel.locking import POLICIES

@@ -33,10 +33,11 @@ import os
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import fields
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-import pandas as pd
-from tqdm import tqdm
+if TYPE_CHECKING:                  # pandas and tqdm are imported in sweep():
+    import pandas as pd            # the command line imports this module to
+                                   # build a grid, and pandas costs 0.4 s
 
 from ..errors import ConfigError
 from .cache import ResultCache
@@ -248,6 +249,9 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
     explicit *cache* is used).  Cache entries that fail their checks are
     moved aside, recomputed and reported in one line on stderr.
     """
+    import pandas as pd
+    from tqdm import tqdm
+
     scenarios = list(scenarios)
     for i, s in enumerate(scenarios):
         if not isinstance(s, Scenario):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:          # imported where used: a command line that runs no
+    import pandas as pd    # scenario should not pay for importing pandas
 
 from ..errors import ConfigError
 from ..schema import Spec, convert
@@ -303,6 +305,7 @@ class Result:
 
     def fractions(self) -> pd.DataFrame:
         """Per-CPU mode fractions of elapsed cycles (rows: CPUs)."""
+        import pandas as pd
         df = pd.DataFrame(self.modes, columns=list(MODE_NAMES)) / max(1, self.cycles)
         df.index.name = "cpu"
         return df
@@ -583,6 +586,7 @@ def _run_synthetic(s: Scenario, k: Kernel, ss) -> Result:
 
 
 def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) -> Result:
+    import pandas as pd
     if s.debug:
         k.check_accounting()
     modes = [[a - b for a, b in zip(c.cpu.account(end), sn)] for c, sn in zip(k.cores, snap)]

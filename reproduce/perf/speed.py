@@ -1,30 +1,44 @@
 """How fast the simulator is: ``make bench`` (``python -m reproduce.perf.speed``).
 
-Times, on the synthetic giant-lock workload (``Scenario(workload="synthetic",
-calibrated=False)``: one thread per CPU alternating exponential user and
-kernel phases):
+One run times every version of one model, the synthetic giant-lock workload
+on the ideal machine (one thread per CPU alternating exponential user and
+kernel phases; the kernel phase holds the one lock, granted in FIFO order):
 
-* our simulator on the ideal machine against the same model written directly
-  in SimPy (:mod:`reproduce.reference.simpy_model`), in the same run and
-  interleaved, so both see the same machine load.  On the ideal machine the
-  two are the same model: with the same seed they measure the same cycles
-  (checked and printed).  The headline is the ratio of simulated lock
-  acquisitions per wall-clock second, ours / SimPy;
-* the same model once more, written directly on our engine as plain
-  callbacks (:mod:`reproduce.reference.engine_model`): the engine without the
-  kernel model, which splits our cost into the engine's and the kernel
-  model's;
-* our simulator with the Pentium II costs (trap, cache-line transfers, spin
-  slowdown, timer ticks), which does more work per acquisition;
-* the full kernel model on the paper's workload (100 system threads, the
-  benchmark, scheduler, timers, memory management) per acquisition, against
-  the synthetic workload;
-* scaling: wall time against simulated cycles (1x and 4x the horizon), and
-  wall time per CPU at 2, 8 and 32 CPUs for the same load per CPU.
+* ``ours``: the simulator, :func:`reproduce.model.scenario.simulate`, from the
+  Python sources (the default);
+* ``ours, compiled``: the same on the mypyc build (``make fast``), if it can
+  be built, in a child process of its own (the build replaces the modules
+  process-wide) that this one drives sample by sample;
+* ``simpy``: the model written in SimPy 4 (:mod:`reproduce.reference.simpy_model`);
+* ``salabim``: written in salabim (:mod:`reproduce.reference.salabim_model`);
+* ``engine only``: written as plain callbacks on our event engine
+  (:mod:`reproduce.reference.engine_model`), without the kernel model;
+* ``floor``: one plain ``heapq`` loop, no classes (:mod:`reproduce.reference.floor_model`),
+  the least pure Python can do for this model;
+* ``floor, numba``: the same loop compiled by numba, if it is installed.
 
-Each case is timed ``--reps`` times and the fastest run is kept (other jobs
-on the machine only ever slow a run down).  Prints a table and writes
-``data/results/speed.csv``.
+All versions see the same phases from the same seed and count the same
+cycles per CPU and mode, to the cycle (checked in every sample, and by
+``tests/test_speed.py`` and ``tests/test_reference_models.py``).  They run at
+2, 8 and 32 CPUs with the same offered lock load (the 2-CPU default, 6400 and
+3600 cycles, spread over more CPUs: user phases of ``5000 * cpus - 3600``
+cycles), so each CPU count does about as many acquisitions.
+
+Beside them, the simulator (both builds) on the Pentium II costs and on the
+paper's workload, for the paper workload's cost per acquisition against the
+synthetic one's.
+
+**Timing.**  Each sample is the *process CPU time* of one run
+(``time.process_time``, in the process that runs it): time other jobs on a
+shared machine take is not counted, as wall time would count it.  The
+samples are interleaved (round after round, every case and version once per
+round), so a change of the machine's speed during the run affects every
+version alike, and the figure kept is the minimum over rounds (a sample can
+only be slowed down, by cache and memory traffic of other jobs).  Ratios
+are taken within one run; absolute figures drift from run to run.  One
+untimed round at a short horizon goes first (imports, numba's compilation).
+
+Prints a table and writes ``data/results/speed.csv``.
 """
 from __future__ import annotations
 
@@ -32,270 +46,362 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import IO, Any, Callable
 
 from ..params import DATA
 from ..model.scenario import Scenario, simulate
 
 OUT = DATA / "results" / "speed.csv"
-USER_MEAN, KERNEL_MEAN = 6400.0, 3600.0       # Scenario defaults
-# Load per CPU for the CPU-scaling runs: light enough that 32 CPUs do not
-# saturate the giant lock, so every CPU keeps doing the same work.
-SCALE_USER_MEAN, SCALE_KERNEL_MEAN = 500_000.0, 2_000.0
+CPU_COUNTS = (2, 8, 32)
+KERNEL_MEAN = 3600.0                      # the Scenario default
+HORIZON = 150_000_000                     # cycles per run (1/2 s of the 300 MHz machine)
+REPS = 5
+WARMUP_HORIZON = 2_000_000
+
+# The versions of the model, in the order of the table.
+OURS, COMPILED = "ours", "ours, compiled"
+SIMPY, SALABIM, ENGINE, FLOOR, NUMBA = "simpy", "salabim", "engine only", "floor", "floor, numba"
+REFERENCES = {SIMPY: ("simpy_model", "run"), SALABIM: ("salabim_model", "run"),
+              ENGINE: ("engine_model", "run"), FLOOR: ("floor_model", "run"),
+              NUMBA: ("floor_model", "run_numba")}
+MODEL_TEXT = {OURS: "this package, Python sources (the default)",
+              COMPILED: "this package, mypyc build (make fast)",
+              SIMPY: "SimPy", SALABIM: "salabim",
+              ENGINE: "this package's bare engine (plain callbacks, no kernel model)",
+              FLOOR: "one plain heapq loop, no classes (the pure-Python floor)",
+              NUMBA: "the same loop under numba"}
+
+# The workload cases, timed on both builds of the simulator only.
+PII, PAPER, PAPER_LONG = ("synthetic, Pentium II costs", "paper workload (uncalibrated)",
+                          "paper workload, longer run")
 
 
-def synthetic(**kw: Any) -> Scenario:
-    return Scenario(workload="synthetic", calibrated=False, **kw)
+def ideal_case(cpus: int) -> str:
+    return f"synthetic, ideal machine, {cpus} CPUs"
 
+
+def scenarios(horizon: int) -> dict[str, Scenario]:
+    """Every case by name.  The ideal cases use the ticket lock (FIFO, as the
+    references grant the lock; with 2 CPUs every kind is FIFO).  The paper
+    workload twice: as the notebooks run it (about 89 M cycles, with the
+    set-up of 100 threads and their page tables), and with its work scaled to
+    about as many cycles as the synthetic runs (the cost per acquisition of
+    a long run, where the set-up no longer counts)."""
+    out = {ideal_case(n): Scenario(
+        workload="synthetic", calibrated=False, ideal=True, cpus=n, spinlock="ticket",
+        user_mean=5000.0 * n - KERNEL_MEAN, kernel_mean=KERNEL_MEAN, horizon=horizon)
+        for n in CPU_COUNTS}
+    out[PII] = Scenario(workload="synthetic", calibrated=False, horizon=horizon)
+    out[PAPER] = Scenario(calibrated=False)
+    out[PAPER_LONG] = Scenario(calibrated=False, overrides={"work_cycles": horizon * 2 // 3})
+    return out
+
+
+# --------------------------------------------------------------------------
+# one sample
 
 def time_ours(s: Scenario) -> dict[str, Any]:
-    t = time.perf_counter()
+    """One run of the simulator: CPU and wall seconds, acquisitions, events,
+    cycles and per-CPU modes (user, kernel, spin, idle)."""
+    c, w = time.process_time(), time.perf_counter()
     r = simulate(s)
-    wall = time.perf_counter() - t
-    kernel = sum(m[1] for m in r.modes)
-    # The wall time covers the paper workload's warm-up too (the measured
-    # part starts after it), so its acquisitions and cycles count here.
+    cpu, wall = time.process_time() - c, time.perf_counter() - w
+    # The paper workload's measurement starts after a warm-up, which the
+    # run's time covers: its acquisitions and cycles count here too.
     warm = r.extra["warmup"]
-    return {"wall_s": wall, "acquisitions": int(r.lock["acquisitions"]) + warm["acquisitions"],
+    return {"cpu_s": cpu, "wall_s": wall,
+            "acquisitions": int(r.lock["acquisitions"]) + warm["acquisitions"],
             "events": r.events, "cycles": r.cycles + warm["cycles"],
-            "lock_util": kernel / r.cycles, "modes": r.modes}
+            "lock_util": sum(m[1] for m in r.modes) / r.cycles,
+            "modes": [m[:3] for m in r.modes], "idle": sum(m[3] for m in r.modes)}
 
 
 def time_reference(model: str, s: Scenario) -> dict[str, Any]:
-    """Time reference model *model* (``simpy_model`` or ``engine_model``) on
-    the synthetic scenario *s*."""
+    """One run of reference version *model* (a key of :data:`REFERENCES`)
+    on the synthetic scenario *s*."""
     import importlib
-    run = importlib.import_module(f"reproduce.reference.{model}").run
-    t = time.perf_counter()
+    module, name = REFERENCES[model]
+    run = getattr(importlib.import_module(f"reproduce.reference.{module}"), name)
+    c, w = time.process_time(), time.perf_counter()
     q = run(cpus=s.cpus, user_mean=s.user_mean, kernel_mean=s.kernel_mean,
             horizon=s.horizon, seed=s.seed, distribution=s.distribution)
-    wall = time.perf_counter() - t
-    return {"wall_s": wall, "acquisitions": q["acquisitions"], "events": q["events"],
-            "cycles": q["cycles"], "lock_util": q["lock_utilization"], "modes": q["modes"]}
+    cpu, wall = time.process_time() - c, time.perf_counter() - w
+    return {"cpu_s": cpu, "wall_s": wall, "acquisitions": q["acquisitions"],
+            "events": q["events"], "cycles": q["cycles"], "lock_util": q["lock_utilization"],
+            "modes": q["modes"], "idle": 0}
 
 
-def time_simpy(s: Scenario) -> dict[str, Any]:
-    return time_reference("simpy_model", s)
+# --------------------------------------------------------------------------
+# the compiled build, in a child process driven one sample at a time
 
-
-def time_engine_only(s: Scenario) -> dict[str, Any]:
-    return time_reference("engine_model", s)
-
-
-CASES = ("synthetic, ideal machine", "synthetic, Pentium II costs",
-         "paper workload (uncalibrated)", "paper workload, longer run")
-
-
-def cases(horizon: int) -> dict[str, Scenario]:
-    """The cases timed for both builds, by name.  The paper workload twice:
-    as the notebooks run it (60 M cycles of work per benchmark process, about
-    89 M cycles simulated, with the set-up of 100 threads and their page
-    tables), and with its work scaled so that it simulates about as many
-    cycles as the synthetic runs (the cost per acquisition of a long run,
-    where the set-up no longer counts)."""
-    return dict(zip(CASES, (synthetic(ideal=True, horizon=horizon), synthetic(horizon=horizon),
-                            Scenario(calibrated=False),
-                            Scenario(calibrated=False,
-                                     overrides={"work_cycles": horizon * 2 // 3}))))
-
-
-def compiled_child(horizon: int, reps: int) -> dict[str, dict[str, Any]]:
-    """In a process started with REPRODUCE_COMPILED=1: time :data:`CASES`,
-    and SimPy on the first, interleaved with it (so the ratio of the two sees
-    the same machine load)."""
+def serve(horizon: int, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout) -> None:
+    """The child's loop (``REPRODUCE_COMPILED=1``): read a case name per line,
+    time :func:`time_ours` on it, answer one JSON line."""
     from . import fast
+    named = scenarios(horizon)
+    named["warm-up"] = Scenario(workload="synthetic", calibrated=False,
+                                horizon=WARMUP_HORIZON)
+    simulate(named["warm-up"])
     if not fast.compiled():
         raise RuntimeError("the compiled build is not loaded")
-    named = cases(horizon)
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in (*CASES, "simpy")}
-    for _ in range(reps):
-        for name, s in named.items():
-            runs[name].append(time_ours(s))
-        runs["simpy"].append(time_simpy(named[CASES[0]]))
-    return {name: best(r) for name, r in runs.items()}
+    print("ready", file=stdout, flush=True)
+    for line in stdin:
+        print(json.dumps(time_ours(named[line.strip()])), file=stdout, flush=True)
 
 
-def time_compiled(horizon: int, reps: int) -> dict[str, dict[str, Any]] | None:
-    """:func:`compiled_child` in a subprocess on the compiled build of the
-    current model version (``make fast``); None if there is none."""
+class CompiledChild:
+    """The child process that times the compiled build."""
+
+    def __init__(self, horizon: int) -> None:
+        env = dict(os.environ, REPRODUCE_COMPILED="1")
+        code = f"from reproduce.perf import speed; speed.serve({horizon})"
+        self.proc = subprocess.Popen([sys.executable, "-c", code], env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(self._failure())
+
+    def time(self, case: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(case + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(self._failure())
+        return json.loads(line)
+
+    def _failure(self) -> str:
+        self.proc.kill()
+        err = self.proc.communicate()[1].strip().splitlines()
+        return err[-1] if err else "the child process exited"
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait()
+
+
+def start_compiled(horizon: int) -> CompiledChild | None:
+    """The child timing the compiled build of the current model version, or
+    None (with the reason on stderr) if there is no build or it fails to load."""
     from . import fast
     if not (fast.build_path() / fast.MANIFEST).exists():
+        print("compiled build not timed: not built (make fast)", file=sys.stderr)
         return None
-    code = ("import json; from reproduce.perf import speed; "
-            f"print(json.dumps(speed.compiled_child({horizon}, {reps})))")
-    env = dict(os.environ, REPRODUCE_COMPILED="1")
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        print(f"compiled build not timed: {done.stderr.strip().splitlines()[-1:]}",
-              file=sys.stderr)
+    try:
+        return CompiledChild(horizon)
+    except RuntimeError as err:
+        print(f"compiled build not timed: {err}", file=sys.stderr)
         return None
-    return json.loads(done.stdout)
 
 
-def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    return min(runs, key=lambda r: r["wall_s"])
+# --------------------------------------------------------------------------
+# the run
+
+def available_references() -> list[str]:
+    """The reference versions whose library is installed (SimPy is required)."""
+    import importlib.util
+    out = [SIMPY]
+    if importlib.util.find_spec("salabim") is not None:
+        out.append(SALABIM)
+    out += [ENGINE, FLOOR]
+    if importlib.util.find_spec("numba") is not None:
+        out.append(NUMBA)
+    return out
 
 
-def row(case: str, model: str, s: Scenario, r: dict[str, Any], reps: int) -> dict[str, Any]:
-    wall = r["wall_s"]
-    acq = r["acquisitions"]
+def plan(horizon: int, compiled: bool, references: list[str]) -> list[tuple[str, str]]:
+    """(case, version) pairs of one round, in the order they run."""
+    pairs = []
+    for n in CPU_COUNTS:
+        case = ideal_case(n)
+        pairs.append((case, OURS))
+        if compiled:
+            pairs.append((case, COMPILED))
+        pairs += [(case, m) for m in references]
+    for case in (PII, PAPER, PAPER_LONG):
+        pairs.append((case, OURS))
+        if compiled:
+            pairs.append((case, COMPILED))
+    return pairs
+
+
+def measure(horizon: int = HORIZON, reps: int = REPS, compiled: bool = True,
+            log: Callable[[str], None] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Time every (case, version) *reps* times, interleaved; return one row
+    per pair and the ratios (see :func:`ratios`)."""
+    named = scenarios(horizon)
+    child = start_compiled(horizon) if compiled else None
+    refs = available_references()
+    pairs = plan(horizon, child is not None, refs)
+    samples: dict[tuple[str, str], list[dict[str, Any]]] = {p: [] for p in pairs}
+    try:
+        # Untimed: imports, first calls, numba's compilation.
+        warm = scenarios(WARMUP_HORIZON)
+        for case, model in pairs:
+            if model not in (OURS, COMPILED):
+                time_reference(model, warm[case])
+        time_ours(warm[PII])
+        for rep in range(reps):
+            for case, model in pairs:
+                if model == OURS:
+                    r = time_ours(named[case])
+                elif model == COMPILED:
+                    assert child is not None
+                    r = child.time(case)
+                else:
+                    r = time_reference(model, named[case])
+                samples[(case, model)].append(r)
+            if log:
+                log(f"round {rep + 1} of {reps} done")
+    finally:
+        if child is not None:
+            child.close()
+    rows = [row(case, model, named[case], samples[(case, model)]) for case, model in pairs]
+    return rows, ratios(rows, horizon)
+
+
+def row(case: str, model: str, s: Scenario, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    cpu = [r["cpu_s"] for r in runs]
+    first = runs[0]
+    same = all(r["modes"] == first["modes"] and r["acquisitions"] == first["acquisitions"]
+               for r in runs)
+    acq = first["acquisitions"]
+    best = min(cpu)
     return {"case": case, "model": model, "workload": s.workload, "ideal": s.ideal,
-            "cpus": s.cpus, "cycles": r["cycles"], "reps": reps, "wall_s": wall,
-            "acquisitions": acq, "events": r["events"],
-            "acq_per_s": acq / wall if wall else float("nan"),
-            "events_per_s": r["events"] / wall if wall else float("nan"),
-            "us_per_acq": 1e6 * wall / acq if acq else float("nan"),
-            "us_per_cpu_mcycle": 1e6 * wall / (s.cpus * r["cycles"] / 1e6),
-            "lock_util": r["lock_util"]}
+            "cpus": s.cpus, "user_mean": s.user_mean, "kernel_mean": s.kernel_mean,
+            "cycles": first["cycles"], "reps": len(runs),
+            "cpu_s_min": best, "cpu_s_median": statistics.median(cpu),
+            "wall_s_min": min(r["wall_s"] for r in runs),
+            "acquisitions": acq, "events": first["events"],
+            "us_per_acq": 1e6 * best / acq if acq else float("nan"),
+            "us_per_acq_median": 1e6 * statistics.median(cpu) / acq if acq else float("nan"),
+            "acq_per_cpu_s": acq / best if best else float("nan"),
+            "lock_util": first["lock_util"], "repeatable": same,
+            "modes": json.dumps(first["modes"])}
 
 
-def measure(horizon: int = 300_000_000, reps: int = 3,
-            scale_horizon: int = 300_000_000) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Run every case; return the table (one row per case) and the ratios."""
-    rows: list[dict[str, Any]] = []
-
-    # 1. Ours (ideal) against SimPy, interleaved.
-    named = cases(horizon)
-    s_ideal, s_full, s_paper, s_long = (named[c] for c in CASES)
-    ours, simpy_runs, bare_runs = [], [], []
-    for _ in range(reps):
-        ours.append(time_ours(s_ideal))
-        simpy_runs.append(time_simpy(s_ideal))
-        bare_runs.append(time_engine_only(s_ideal))
-    o, q, e = best(ours), best(simpy_runs), best(bare_runs)
-    rows.append(row("synthetic, ideal machine", "ours", s_ideal, o, reps))
-    rows.append(row("synthetic, ideal machine", "simpy", s_ideal, q, reps))
-    rows.append(row("synthetic, ideal machine", "engine only", s_ideal, e, reps))
-    identical = o["modes"] == [m + [0] for m in q["modes"]] and e["modes"] == q["modes"]
-
-    # 2. Ours with the Pentium II costs; 3. the paper's workload.
-    f = best([time_ours(s_full) for _ in range(reps)])
-    rows.append(row("synthetic, Pentium II costs", "ours", s_full, f, reps))
-    p = best([time_ours(s_paper) for _ in range(reps)])
-    rows.append(row("paper workload (uncalibrated)", "ours", s_paper, p, reps))
-    pl = best([time_ours(s_long) for _ in range(reps)])
-    rows.append(row(CASES[3], "ours", s_long, pl, reps))
-    # The same three cases on the compiled build, if there is one.
-    comp = time_compiled(horizon, reps)
-    if comp is not None:
-        for name in CASES:
-            rows.append(row(name, "ours, compiled", named[name], comp[name], reps))
-        rows.append(row(CASES[0], "simpy, beside compiled", s_ideal, comp["simpy"], reps))
-        identical = identical and comp[CASES[0]]["modes"] == o["modes"]
-
-    # 4. Wall time against simulated cycles.
-    s_short = synthetic(horizon=horizon // 4)
-    sh = best([time_ours(s_short) for _ in range(reps)])
-    rows.append(row("synthetic, 1/4 horizon", "ours", s_short, sh, reps))
-
-    # 5. Wall time per CPU at fixed load per CPU.
-    per_cpu = {}
-    for cpus in (2, 8, 32):
-        s = synthetic(cpus=cpus, horizon=scale_horizon, user_mean=SCALE_USER_MEAN,
-                      kernel_mean=SCALE_KERNEL_MEAN)
-        r = best([time_ours(s) for _ in range(reps)])
-        rows.append(row(f"synthetic, {cpus} CPUs, fixed load per CPU", "ours", s, r, reps))
-        per_cpu[cpus] = rows[-1]["us_per_cpu_mcycle"]
-
-    df = pd.DataFrame(rows)
-    by = {(c, m): r for c, m, r in zip(df["case"], df["model"], rows)}
-    ideal_o = by[("synthetic, ideal machine", "ours")]
-    ideal_q = by[("synthetic, ideal machine", "simpy")]
-    full = by[("synthetic, Pentium II costs", "ours")]
-    paper = by[("paper workload (uncalibrated)", "ours")]
-    short = by[("synthetic, 1/4 horizon", "ours")]
-    ideal_e = by[("synthetic, ideal machine", "engine only")]
-    ratios: dict[str, float] = {
-        "ours_over_simpy_ideal": ideal_o["acq_per_s"] / ideal_q["acq_per_s"],
-        "engine_only_over_simpy": ideal_e["acq_per_s"] / ideal_q["acq_per_s"],
-        "kernel_model_cost_over_engine_only": ideal_o["us_per_acq"] / ideal_e["us_per_acq"],
-        "ours_full_over_simpy": full["acq_per_s"] / ideal_q["acq_per_s"],
-        "same_cycles_as_simpy": float(identical),
-        "lock_util_ours": ideal_o["lock_util"],
-        "lock_util_simpy": ideal_q["lock_util"],
-        "paper_over_synthetic_per_acq": paper["us_per_acq"] / full["us_per_acq"],
-        "paper_long_over_synthetic_per_acq":
-            by[(CASES[3], "ours")]["us_per_acq"] / full["us_per_acq"],
-        "wall_4x_over_1x_cycles": full["wall_s"] / short["wall_s"],
-        "per_cpu_cost_8_over_2": per_cpu[8] / per_cpu[2],
-        "per_cpu_cost_32_over_2": per_cpu[32] / per_cpu[2],
-    }
-    if comp is not None:
-        ci, cf, cp, cl = (by[(c, "ours, compiled")] for c in CASES)
-        cq = by[(CASES[0], "simpy, beside compiled")]
-        ratios["compiled_over_simpy_ideal"] = ci["acq_per_s"] / cq["acq_per_s"]
-        ratios["compiled_paper_over_synthetic_per_acq"] = cp["us_per_acq"] / cf["us_per_acq"]
-        ratios["compiled_paper_long_over_synthetic_per_acq"] = \
-            cl["us_per_acq"] / cf["us_per_acq"]
-        ratios["compiled_speedup_ideal"] = ideal_o["us_per_acq"] / ci["us_per_acq"]
-        ratios["compiled_speedup_paper"] = paper["us_per_acq"] / cp["us_per_acq"]
-    return df, ratios
+def ratios(rows: list[dict[str, Any]], horizon: int) -> dict[str, Any]:
+    """The headline figures, all ratios of figures of this run:
+    ``<model>_speedup_vs_simpy_<n>cpu`` (SimPy's CPU time per acquisition
+    over the version's), ``same_cycles`` (every version of every ideal case
+    counted SimPy's cycles per CPU and mode, in every sample), and the paper
+    workload's CPU time per acquisition over the synthetic one's."""
+    by = {(r["case"], r["model"]): r for r in rows}
+    out: dict[str, Any] = {}
+    same = True
+    for n in CPU_COUNTS:
+        case = ideal_case(n)
+        q = by[(case, SIMPY)]
+        for (c, m), r in by.items():
+            if c != case:
+                continue
+            out[f"{key(m)}_speedup_vs_simpy_{n}cpu"] = q["us_per_acq"] / r["us_per_acq"]
+            same = same and r["repeatable"] and r["modes"] == q["modes"] \
+                and r["acquisitions"] == q["acquisitions"]
+    out["same_cycles"] = same
+    for m in (OURS, COMPILED):
+        if (PII, m) in by:
+            base = by[(PII, m)]["us_per_acq"]
+            out[f"{key(m)}_paper_over_synthetic_per_acq"] = by[(PAPER, m)]["us_per_acq"] / base
+            out[f"{key(m)}_paper_long_over_synthetic_per_acq"] = \
+                by[(PAPER_LONG, m)]["us_per_acq"] / base
+    return out
 
 
-def report(df: pd.DataFrame, ratios: dict[str, float]) -> str:
-    show = df[["case", "model", "cpus", "cycles", "wall_s", "acquisitions", "events",
-               "acq_per_s", "events_per_s", "us_per_acq", "us_per_cpu_mcycle", "lock_util"]]
-    fmt = {"wall_s": "{:.3f}".format, "acq_per_s": "{:,.0f}".format,
-           "events_per_s": "{:,.0f}".format, "us_per_acq": "{:.2f}".format,
-           "us_per_cpu_mcycle": "{:.1f}".format, "lock_util": "{:.4f}".format,
-           "cycles": "{:,}".format}
-    r = ratios
+def key(model: str) -> str:
+    return model.replace(", ", "_").replace(" ", "_")
+
+
+# --------------------------------------------------------------------------
+# output
+
+def report(rows: list[dict[str, Any]], rat: dict[str, Any], horizon: int, reps: int,
+           seconds: float) -> str:
+    by = {(r["case"], r["model"]): r for r in rows}
+    models = [m for m in (OURS, COMPILED, SIMPY, SALABIM, ENGINE, FLOOR, NUMBA)
+              if (ideal_case(2), m) in by]
+    head = "| model | " + " | ".join(f"µs/acq, {n} CPUs" for n in CPU_COUNTS) + " | " \
+        + " | ".join(f"vs SimPy, {n} CPUs" for n in CPU_COUNTS) + " |"
     lines = [
-        f"python {platform.python_version()} on {platform.machine()}, "
-        f"best of {int(df['reps'].iloc[0])} runs per case",
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; "
+        f"process CPU time per lock acquisition, minimum of {reps} interleaved samples; "
+        f"synthetic giant-lock model, ideal machine, {horizon:,} cycles per run, the same "
+        f"offered lock load at every CPU count; whole run {seconds:.0f} s",
         "",
-        show.to_string(index=False, formatters=fmt),
-        "",
-        f"ours / SimPy, acquisitions per wall-second (same model, ideal machine): "
-        f"{r['ours_over_simpy_ideal']:.2f}x   (target >= 3x)",
-        f"  same cycles per CPU and mode as SimPy (every version timed): "
-        f"{'yes' if r['same_cycles_as_simpy'] else 'NO'}"
-        f" (lock utilization {r['lock_util_ours']:.6f} vs {r['lock_util_simpy']:.6f})",
-        f"  our engine alone (the same model as plain callbacks, no kernel model) / SimPy: "
-        f"{r['engine_only_over_simpy']:.2f}x",
-        f"  the kernel model's cost per acquisition over the engine alone: "
-        f"{r['kernel_model_cost_over_engine_only']:.2f}x",
-        f"ours with Pentium II costs / SimPy ideal: {r['ours_full_over_simpy']:.2f}x",
-        f"paper workload / synthetic, wall time per acquisition: "
-        f"{r['paper_over_synthetic_per_acq']:.2f}x   (target <= 2x); "
-        f"longer run: {r['paper_long_over_synthetic_per_acq']:.2f}x",
-        *compiled_lines(r),
-        f"4x the simulated cycles costs {r['wall_4x_over_1x_cycles']:.2f}x the wall time"
-        f"   (linear: 4)",
-        f"wall time per CPU, 8 vs 2 CPUs: {r['per_cpu_cost_8_over_2']:.2f}x; "
-        f"32 vs 2 CPUs: {r['per_cpu_cost_32_over_2']:.2f}x   (flat: 1)",
+        head,
+        "|---|" + "---:|" * (2 * len(CPU_COUNTS)),
     ]
+    for m in models:
+        cells = [f"{by[(ideal_case(n), m)]['us_per_acq']:.2f}" for n in CPU_COUNTS]
+        cells += [f"{rat[f'{key(m)}_speedup_vs_simpy_{n}cpu']:.2f}x" for n in CPU_COUNTS]
+        lines.append(f"| {MODEL_TEXT[m]} | " + " | ".join(cells) + " |")
+    acq = [by[(ideal_case(n), SIMPY)]["acquisitions"] for n in CPU_COUNTS]
+    lines += [
+        "",
+        f"acquisitions per run at {', '.join(map(str, CPU_COUNTS))} CPUs: "
+        f"{', '.join(f'{a:,}' for a in acq)}; every version counted the same cycles per CPU "
+        f"and mode as SimPy in every sample: {'yes' if rat['same_cycles'] else 'NO'}",
+        "(vs SimPy: SimPy's CPU time per acquisition over the version's; > 1 is faster)",
+        "",
+    ]
+    for m in (OURS, COMPILED):
+        if f"{key(m)}_paper_over_synthetic_per_acq" in rat:
+            lines.append(
+                f"{MODEL_TEXT[m]}: paper workload / synthetic (Pentium II costs), CPU time per "
+                f"acquisition: {rat[f'{key(m)}_paper_over_synthetic_per_acq']:.2f}x as the "
+                f"notebooks run it, {rat[f'{key(m)}_paper_long_over_synthetic_per_acq']:.2f}x "
+                "on a run as long as the synthetic one")
+    lines += ["", "all rows (CPU seconds: min and median of the samples):", ""]
+    cols = ("case", "model", "cpus", "acquisitions", "events", "cpu_s_min", "cpu_s_median",
+            "us_per_acq", "us_per_acq_median", "lock_util")
+    table = [cols] + [tuple(fmt(r[c]) for c in cols) for r in rows]
+    widths = [max(len(t[i]) for t in table) for i in range(len(cols))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(t, widths)) for t in table]
     return "\n".join(lines)
 
 
-def compiled_lines(r: dict[str, float]) -> list[str]:
-    if "compiled_over_simpy_ideal" not in r:
-        return ["compiled build (make fast): not built, not timed"]
-    return [
-        f"compiled build (REPRODUCE_COMPILED=1) / SimPy timed beside it, ideal machine: "
-        f"{r['compiled_over_simpy_ideal']:.2f}x   (target >= 3x)",
-        f"  compiled against the Python sources: {r['compiled_speedup_ideal']:.2f}x faster "
-        f"(synthetic), {r['compiled_speedup_paper']:.2f}x (paper workload)",
-        f"compiled, paper workload / synthetic, wall time per acquisition: "
-        f"{r['compiled_paper_over_synthetic_per_acq']:.2f}x   (target <= 2x); "
-        f"longer run: {r['compiled_paper_long_over_synthetic_per_acq']:.2f}x",
-    ]
+def fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}" if v < 10 else f"{v:,.1f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+def write_csv(rows: list[dict[str, Any]], rat: dict[str, Any], out: Path) -> None:
+    """One row per (case, version), the run's ratios repeated on every row."""
+    import csv
+    import io
+    buf = io.StringIO()
+    fields = list(rows[0]) + list(rat)
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({**r, **{k: (repr(v) if isinstance(v, float) else v) for k, v in rat.items()}})
+    from ..files import atomic_write_text
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, buf.getvalue())
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m reproduce.perf.speed",
-                                 description="Time the simulator against SimPy.")
-    ap.add_argument("--reps", type=int, default=3, help="runs per case, the fastest kept")
-    ap.add_argument("--horizon", type=int, default=300_000_000,
-                    help="simulated cycles of the synthetic runs")
-    ap.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
+                                 description="Time the simulator against SimPy, salabim, "
+                                             "its bare engine and the pure-Python floor.")
+    ap.add_argument("--reps", type=int, default=REPS,
+                    help=f"interleaved rounds; the minimum is kept (default {REPS})")
+    ap.add_argument("--horizon", type=int, default=HORIZON,
+                    help=f"simulated cycles per synthetic run (default {HORIZON:,})")
+    ap.add_argument("--no-compiled", action="store_true",
+                    help="do not time the compiled build even if it is built")
+    ap.add_argument("--quick", action="store_true", help="short runs, 2 rounds (a smoke test)")
     ap.add_argument("--out", type=Path, default=OUT, help="CSV to write")
     a = ap.parse_args(argv)
     if a.reps < 1 or a.horizon < 4:
@@ -305,16 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("simpy is not installed: pip install -e '.[bench]'", file=sys.stderr)
         return 2
-    if a.quick:
-        df, ratios = measure(horizon=20_000_000, reps=1, scale_horizon=5_000_000)
-    else:
-        df, ratios = measure(horizon=a.horizon, reps=a.reps)
-    print(report(df, ratios))
-    out = df.copy()
-    for k, v in ratios.items():
-        out[k] = v
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(a.out, index=False)
+    horizon, reps = (20_000_000, 2) if a.quick else (a.horizon, a.reps)
+    t = time.perf_counter()
+    rows, rat = measure(horizon=horizon, reps=reps, compiled=not a.no_compiled,
+                        log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(report(rows, rat, horizon, reps, time.perf_counter() - t))
+    write_csv(rows, rat, a.out)
     print(f"\nwrote {a.out}")
     return 0
 

@@ -4,9 +4,12 @@ atomically, so an interrupted ``make reproduce`` leaves no half file."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ..files import atomic_write
 from ..params import DATA

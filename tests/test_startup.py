@@ -1,0 +1,66 @@
+"""A quick command line call stays quick: pandas, matplotlib, seaborn and tqdm
+are imported where they are used, not when the command line starts.
+
+Each check runs in a fresh interpreter (``sys.modules`` of this test process
+already holds everything the other tests imported)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("pandas", "matplotlib", "seaborn", "tqdm")
+
+
+def loaded_after(code: str) -> set[str]:
+    """The heavy top-level packages in ``sys.modules`` after running *code*
+    in a fresh interpreter."""
+    probe = (f"{code}\nimport sys, json\n"
+             f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_cli_imports_no_heavy_package():
+    assert loaded_after("import reproduce.cli") == set()
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["simulate", "--help"],
+                                  ["cache", "info", "--json"], ["sweep", "--help"]])
+def test_quick_commands_import_no_heavy_package(argv, tmp_path):
+    """The parser reads its choices from the model (reproduce.model.scenario),
+    and ``cache info`` reads the model version: neither may pull in pandas."""
+    if argv[0] == "cache":
+        argv = [*argv, "--cache-dir", str(tmp_path)]
+    code = ("import contextlib, io\nfrom reproduce import cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    code = cli.main({argv!r})\n"
+            "assert code == 0, code")
+    assert loaded_after(code) == set()
+
+
+def test_building_a_sweep_grid_imports_no_heavy_package():
+    code = ("from reproduce.harness.sweep import grid\n"
+            "from reproduce.model.scenario import Scenario\n"
+            "assert len(grid(Scenario(), cpus=[1, 2])) == 2")
+    assert loaded_after(code) == set()
+
+
+def test_a_simulation_still_gets_its_tables():
+    """pandas comes in with the first result that needs it (the lock_stat
+    table), and the result is a DataFrame as before."""
+    code = ("from reproduce.model.scenario import Scenario, simulate\n"
+            "r = simulate(Scenario(workload='synthetic', calibrated=False, horizon=200_000))\n"
+            "assert type(r.by_entry).__name__ == 'DataFrame'")
+    assert loaded_after(code) == {"pandas"}
+
+
+def test_version_names_the_package_and_the_model():
+    from reproduce.version import model_version
+    done = subprocess.run([sys.executable, "-m", "reproduce", "--version"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0
+    assert done.stdout.startswith("reproduce ") and f"model {model_version()}" in done.stdout
