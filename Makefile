@@ -27,7 +27,7 @@ NB    ?=
 LAB_ARGS ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: all venv test reproduce check lab bench fast lock clean distclean
+.PHONY: all venv test reproduce check lab bench fast docs lock clean distclean
 
 all: test
 
@@ -101,6 +101,10 @@ bench: $(VENV)/.bench
 # Used when REPRODUCE_COMPILED=1, e.g. REPRODUCE_COMPILED=1 make reproduce.
 fast: $(VENV)/.bench
 	$(PY) -m reproduce.perf.fast build
+
+# Pages generated from the repository's data (docs/assumptions.md).
+docs: $(VENV)/.run
+	$(PY) -m reproduce.report.assumptions
 
 # Re-resolve the lock files from pyproject.toml's ranges (needs the network).
 lock: $(UV)

@@ -1,0 +1,31 @@
+"""docs/assumptions.md is generated from data/params/ and kept in step."""
+from __future__ import annotations
+
+import tomllib
+
+from reproduce.params import PARAMS_DIR
+from reproduce.report import assumptions as A
+
+
+def test_committed_page_is_the_generated_one():
+    # fails after a change to data/params/: run `python -m reproduce.report.assumptions`
+    assert A.PAGE.read_text(encoding="utf-8") == A.render()
+    assert A.main(["--check"]) == 0
+
+
+def test_every_parameter_appears_once_with_its_kind():
+    text = A.render()
+    n = 0
+    for path in PARAMS_DIR.glob("*.toml"):
+        for section, key, value, source in A._entries(tomllib.loads(path.read_text())):
+            n += 1
+            rows = [line for line in text.splitlines() if line.startswith(f"| `{key}` |")]
+            assert len(rows) == 1, key
+            assert f"| {A.kind(source)} |" in rows[0]
+    assert text.count("\n| `") == n
+
+
+def test_kind_reads_the_source_note():
+    assert A.kind("assumed: why") == "assumed"
+    assert A.kind("calibrated: fitted to 2%") == "calibrated"
+    assert A.kind("paper, section 4") == "sourced"
