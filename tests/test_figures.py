@@ -41,3 +41,13 @@ def test_design_colours_are_distinct_and_never_the_bounds_or_the_papers():
     assert len(set(colours)) == 8
     reserved = {s["color"] for s in F.BOUND_STYLES.values()} | {F.PAPER_COLOR}
     assert not reserved & set(colours)
+
+
+def test_log2_axis_ticks_every_power_of_two_the_values_span():
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([1, 32], [0.3, 20])
+    F.log2_axis(ax, [0.3, 20])
+    FigureCanvasAgg(fig).draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["0.25", "0.5", "1", "2", "4", "8", "16", "32"]

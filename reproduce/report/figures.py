@@ -19,11 +19,13 @@ draws that table; nothing in a drawing is typed in.
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from matplotlib.text import Text
-from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, ScalarFormatter
 
 from ..kernel.image import (CPULOCAL_PDX, UHEAP_BASE, USTACK_BASE, USTACK_PDX, USTACK_TOP,
                             region_of)
@@ -320,6 +322,20 @@ def cpu_axis(ax, cpus, axis: str = "x", log: bool = True, label: str = "CPUs") -
     a.set_major_formatter(fmt)
     a.set_minor_locator(NullLocator())
     (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)
+
+
+def log2_axis(ax, values, axis: str = "y", label: str | None = None) -> None:
+    """A log base 2 axis ticked at every power of two the *values* span
+    (0.25, 0.5, 1, 2 ...), labelled as plain numbers."""
+    v = [float(x) for x in values if float(x) > 0]
+    lo, hi = math.floor(math.log2(min(v))), math.ceil(math.log2(max(v)))
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=2)
+    a.set_major_locator(FixedLocator([2.0 ** k for k in range(lo, hi + 1)]))
+    a.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    a.set_minor_locator(NullLocator())
+    if label is not None:
+        (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)
 
 
 def legend_outside(ax, **kw) -> None:
