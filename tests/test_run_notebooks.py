@@ -94,7 +94,7 @@ def test_runs_execute_every_notebook_unless_told_only_stale(tmp_path, monkeypatc
     R.strip_volatile(tmp_path / "01-a.ipynb")           # up to date
     monkeypatch.setattr(R, "NOTEBOOKS", tmp_path)
     done = []
-    monkeypatch.setattr(R, "execute", lambda p, progress=True: done.append(p.name))
+    monkeypatch.setattr(R, "execute", lambda p, progress=True, label=None: done.append(p.name))
     R.run()
     assert done == ["01-a.ipynb", "02-b.ipynb"]
     done.clear()
@@ -128,8 +128,8 @@ def test_headline_counts_genuine_predictions_and_points_each_miss_to_its_noteboo
          "by construction", "match"),
     ])
     text = R.headline(t)
-    first, *misses = text.splitlines()
-    assert "1 of 3 genuine predictions match" in first
+    *misses, last = text.splitlines()
+    assert "1 of 3 genuine predictions match" in last and last.startswith("Verdict: ")
     assert len(misses) == 2
     assert "Table 1 SMP spin: model 14.2 %" in misses[0] and "20-23 %" in misses[0]
     assert "01-E1" in misses[0]

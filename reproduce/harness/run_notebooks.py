@@ -99,15 +99,17 @@ def strip_volatile(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def execute(path: Path, progress: bool = True) -> None:
+def execute(path: Path, progress: bool = True, label: str | None = None) -> None:
     """Execute *path* into a temporary notebook beside it, then rename it
     over *path*.  Any failure or interruption removes the temporary and
-    leaves *path* untouched."""
+    leaves *path* untouched.  The progress bar (cells) is named *label*,
+    by default the notebook's name."""
     import papermill as pm
     tmp = path.with_name(f".{path.stem}.running.ipynb")
+    bar = {"desc": label or path.stem} if progress else False
     try:
         pm.execute_notebook(str(path), str(tmp), kernel_name=KERNEL, cwd=str(NOTEBOOKS),
-                            progress_bar=progress)
+                            progress_bar=bar)
         strip_volatile(tmp)
         os.replace(tmp, path)
     finally:
@@ -134,10 +136,10 @@ def run(names: list[str] | None = None, force: bool = True) -> list[Path]:
     if len(todo) < len(books):
         print(f"{len(books) - len(todo)} notebook(s) up to date, not re-run")
     for k, nb in enumerate(todo, 1):
-        print(f"[{k}/{len(todo)}] {nb.name}", flush=True)
         t0 = time.perf_counter()
-        execute(nb)
-        print(f"[{k}/{len(todo)}] {nb.name}: done in {time.perf_counter() - t0:.1f} s", flush=True)
+        execute(nb, label=f"[{k}/{len(todo)}] {nb.stem}")
+        print(f"[{k}/{len(todo)}] {nb.name}: executed in {time.perf_counter() - t0:.1f} s",
+              flush=True)
     return books
 
 
@@ -215,17 +217,18 @@ def notebook_for(quantity: str) -> str:
 
 
 def headline(table: pd.DataFrame) -> str:
-    """The verdict (:func:`~reproduce.harness.paper.headline`: ``N of M
-    genuine predictions match ...``), then one line per missed prediction
-    with the model's and the paper's numbers and the notebook of its
-    evaluation."""
+    """One line per missed prediction, with the model's and the paper's
+    numbers and the notebook of its evaluation, then, last, the verdict
+    (:func:`~reproduce.harness.paper.headline`: ``N of M genuine
+    predictions match ...``)."""
     from .paper import headline as verdict
-    lines = ["Verdict: " + verdict(table)]
+    lines = []
     pred = table[table["status"] == GENUINE]
     for r in readable(pred).itertuples(index=False):
         if r.verdict != "match":
             lines.append(f"  miss: {r.quantity}: model {r.model} (seeds {r[3]}), "
                          f"paper {r.paper}; results in {notebook_for(r.quantity)}")
+    lines.append("Verdict: " + verdict(table))
     return "\n".join(lines)
 
 
