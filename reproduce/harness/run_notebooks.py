@@ -279,5 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _main() -> int:
+    """``main`` with Ctrl-C as a one-line message and the shell's status."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("\ninterrupted: the notebook being executed keeps its committed contents",
+              file=sys.stderr)
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main())
