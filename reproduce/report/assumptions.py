@@ -29,8 +29,9 @@ when this page and the files disagree.
 Each number is one of:
 
 * **sourced**: read from the paper, a datasheet, a manual or a measurement (the source says which);
-* **assumed**: no source pins it; the note says why the value is reasonable, and
-  `notebooks/02-E2-speedup.ipynb` (sensitivity) shows how much results move with the important ones;
+* **assumed**: no source pins it; the note says why the value is reasonable
+  (`notebooks/02-E2-speedup.ipynb` shows how far the SMP prediction moves with the two that
+  shape it most, the spinners' slow-down of the holder and the alignment of timer ticks);
 * **calibrated**: fitted by `reproduce calibrate` to one paper number; the file holds a placeholder
   and the fitted value lives in `data/results/calibration.json`.
 
