@@ -51,3 +51,38 @@ def test_log2_axis_ticks_every_power_of_two_the_values_span():
     FigureCanvasAgg(fig).draw()
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["0.25", "0.5", "1", "2", "4", "8", "16", "32"]
+
+
+# ---------------------------------------------------------------- notebooks
+def _notebook_code():
+    import nbformat
+    from reproduce.params import DATA
+    for path in sorted((DATA.parent / "notebooks").glob("[0-9]*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                yield path.name, cell.source
+
+
+def test_every_saved_chart_has_a_title_and_labelled_axes():
+    for name, src in _notebook_code():
+        if "save_figure(" not in src or "figures.figure" in src:
+            continue            # Figures 2-4 are titled by reproduce.report.figures (tested above)
+        assert "set_title(" in src or "suptitle(" in src, f"{name}: a chart without a title"
+        assert ("set_xlabel(" in src or "cpu_axis(" in src) and \
+            ("set_ylabel(" in src or "log2_axis(" in src), f"{name}: a chart with an unlabelled axis"
+
+
+PAPER_NUMBERS = {"1.2", "1.47", "0.36", "0.64", "36", "64"}
+PAPER_RANGES = ("20-23", "55-59", "20-22")
+
+
+def test_no_notebook_types_a_paper_number():
+    # the paper's numbers are read from data/paper/, never typed in a code cell
+    import io
+    import tokenize
+    for name, src in _notebook_code():
+        for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+            if tok.type == tokenize.NUMBER:
+                assert tok.string not in PAPER_NUMBERS, f"{name}: {tok.line.strip()}"
+            if tok.type == tokenize.STRING:
+                assert not any(r in tok.string for r in PAPER_RANGES), f"{name}: {tok.line.strip()}"
