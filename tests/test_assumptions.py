@@ -13,14 +13,17 @@ def test_committed_page_is_the_generated_one():
     assert A.main(["--check"]) == 0
 
 
-def test_every_parameter_appears_once_with_its_kind():
+def test_every_parameter_appears_in_its_file_and_section_with_its_kind():
     text = A.render()
     n = 0
-    for path in PARAMS_DIR.glob("*.toml"):
+    for path in sorted(PARAMS_DIR.glob("*.toml")):
+        # the page's part for this file: from its heading to the next file's
+        part = text.split(f"## `data/params/{path.name}`")[1].split("\n## ")[0]
         for section, key, value, source in A._entries(tomllib.loads(path.read_text())):
             n += 1
-            rows = [line for line in text.splitlines() if line.startswith(f"| `{key}` |")]
-            assert len(rows) == 1, key
+            table = part.split(f"### [{section}]")[1].split("\n### ")[0]
+            rows = [line for line in table.splitlines() if line.startswith(f"| `{key}` |")]
+            assert len(rows) == 1, (path.name, section, key)
             assert f"| {A.kind(source)} |" in rows[0]
     assert text.count("\n| `") == n
 

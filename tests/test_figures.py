@@ -72,7 +72,8 @@ def test_every_saved_chart_has_a_title_and_labelled_axes():
             ("set_ylabel(" in src or "log2_axis(" in src), f"{name}: a chart with an unlabelled axis"
 
 
-PAPER_NUMBERS = {"1.2", "1.47", "0.36", "0.64", "36", "64"}
+# The paper's headline numbers (36 and 64 alone are too common: CPU counts).
+PAPER_NUMBERS = {"1.2", "1.47", "0.36", "0.64"}
 PAPER_RANGES = ("20-23", "55-59", "20-22")
 
 
