@@ -81,12 +81,14 @@ def check_experiments_list(cmd: str, tmp: Path) -> None:
 
 def check_experiments_run(cmd: str, tmp: Path) -> None:
     out = _run(cmd, tmp).stdout
-    speedups = [float(x) for x in re.findall(r"all mechanisms\s+\d+\s+\d+\s+\d+\s+([\d.]+)", out)]
+    rows = re.findall(r"all mechanisms\s+\d+\s+\d+\s+\d+\s+([\d.]+)\s+([\d.]+)", out)
     seeds = int(re.search(r"seeds=(\d+)", cmd).group(1))
-    assert len(speedups) == seeds, out[:2000]
-    # two CPUs: faster than one, and not much over twice (the UP run's extra
-    # context switches let the model's SMP speedup pass 2.0 by a few percent)
-    assert all(1.0 <= s <= 2.2 for s in speedups), speedups
+    assert len(rows) == seeds, out[:2000]
+    for speedup, up_kernel in ((float(a), float(b)) for a, b in rows):
+        # Two CPUs beat one, and cannot beat the benchmark alone on two CPUs:
+        # the background threads' work is a rate in time, so the UP run, being
+        # longer, carries up_kernel of its time more of it than the SMP run.
+        assert 1.0 <= speedup <= 2.0 / (1.0 - up_kernel) + 1e-9, (speedup, up_kernel)
 
 
 def check_summary(cmd: str, tmp: Path) -> None:
