@@ -79,6 +79,13 @@ test: $(VENV)/.test
 		echo "no notebooks/*.ipynb yet: nbval skipped"; \
 	fi
 
+# Fuzzing: random valid scenarios run with debug on, and malformed command
+# lines and API values (FUZZ_EXAMPLES of each; FUZZ_RANDOM=1 draws new ones).
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 300
+fuzz: $(VENV)/.test
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_fuzz.py -q
+
 # Fits the calibration if the model changed, executes every notebook
 # (papermill; figures/, data/results/), prints paper vs model and the verdict.
 reproduce: $(VENV)/.run

@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Callable
 
 
-def atomic_write(path: Path, write: Callable[[str], object], fsync: bool = True) -> Path:
+def atomic_write(path: Path, write: Callable[[str], object], fsync: bool = True,
+                 tmp_prefix: str | None = None) -> Path:
     """Create *path* by calling ``write(tmp)`` on a temporary path beside it,
-    then renaming; returns *path*."""
+    then renaming; returns *path*.  *tmp_prefix* names the temporary (default
+    ``.<name>.``), so a directory's owner can find the debris of a killed
+    write."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=tmp_prefix or f".{path.name}.",
+                               suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
@@ -33,9 +37,10 @@ def atomic_write(path: Path, write: Callable[[str], object], fsync: bool = True)
     return path
 
 
-def atomic_write_text(path: Path, text: str, fsync: bool = True) -> Path:
+def atomic_write_text(path: Path, text: str, fsync: bool = True,
+                      tmp_prefix: str | None = None) -> Path:
     """Write *text* (UTF-8) to *path* atomically."""
     def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-    return atomic_write(path, write, fsync)
+    return atomic_write(path, write, fsync, tmp_prefix)

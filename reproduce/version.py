@@ -20,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .params import PARAMS_DIR, TABLES
+
 ROOT = Path(__file__).resolve().parent
 # The fit's code decides the calibrated values, so it is part of the model.
 FIT = ROOT / "harness" / "calibrate.py"
@@ -30,7 +32,7 @@ def model_files() -> list[Path]:
     return (sorted((ROOT / "machine").glob("*.py")) + sorted((ROOT / "kernel").glob("*.py"))
             + [ROOT / "params.py", ROOT / "errors.py"]
             + sorted((ROOT / "model").glob("*.py")) + [FIT]
-            + sorted((ROOT.parent / "data" / "params").glob("*.toml")))
+            + [PARAMS_DIR / f"{t}.toml" for t in TABLES])
 
 
 def code_fingerprint(source: str) -> str:

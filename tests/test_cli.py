@@ -67,13 +67,13 @@ def test_kernel_up_defaults_to_one_cpu(capsys):
 
 def test_options_reach_the_scenario(capsys):
     d = run_json(capsys, *SYN, "--cpus", "3", "--user-mean", "5000", "--kernel-mean", "2e3",
-                 "--seed", "7", "--no-affinity", "--ideal", "--no-background",
+                 "--seed", "7", "--no-affinity", "--ideal",
                  "--no-readyq-bounce", "--no-kernel-data-bounce", "--machine", "modern",
                  "--spinlock", "mcs", "--debug", "-p", "timer_hz=1000", "-p", "trap=200")
     s = d["scenario"]
     assert (s["cpus"], s["user_mean"], s["kernel_mean"], s["seed"]) == (3, 5000.0, 2000.0, 7)
     assert s["affinity"] is False and s["ideal"] is True and s["calibrated"] is False
-    assert not (s["background"] or s["readyq_bounce"] or s["kernel_data_bounce"])
+    assert not (s["readyq_bounce"] or s["kernel_data_bounce"])
     assert s["machine"] == "modern" and s["spinlock"] == "mcs"
     assert s["debug"] is True and s["horizon"] == 2_000_000
     assert s["overrides"] == {"timer_hz": 1000, "trap": 200}
@@ -147,7 +147,7 @@ def test_unknown_lock_lists_valid_names(capsys):
     (["-p", "timer_hz=abc"], ["timer_hz", "abc"]),
     (["-p", "trap=nan"], ["trap", "nan"]),
     (["-p", "tick_cycles=1.5"], ["tick_cycles", "1.5"]),
-    (["-p", "period_ticks=1.5"], ["period_ticks", "1.5"]),
+    (["-p", "period_ms=1.5"], ["period_ms", "1.5"]),
     (["-p", "cpus=4"], ["cpus", "--cpus"]),
     (["-p", "affinity=false"], ["affinity", "--affinity"]),
 ])
@@ -176,8 +176,8 @@ def test_bad_value_subprocess_has_no_traceback():
 
 
 def test_list_parameter_override(capsys):
-    d = run_json(capsys, *PAPER, "-p", "period_ticks=1,2")
-    assert d["scenario"]["overrides"] == {"period_ticks": "1,2", "work_cycles": 3000000}
+    d = run_json(capsys, *PAPER, "-p", "period_ms=1,2")
+    assert d["scenario"]["overrides"] == {"period_ms": [1, 2], "work_cycles": 3000000}
 
 
 def test_parse_value():

@@ -150,7 +150,7 @@ def test_fine_ready_queues_stop_bouncing_under_affinity():
     # after boot.  The per-CPU queues' lines then never move during the run
     # (the counter includes the boot), while the shared queue's keep moving.
     def bounces(lock, work):
-        return simulate(paper(4, lock=lock, overrides={"spawn_per_tick": 0,
+        return simulate(paper(4, lock=lock, overrides={"spawn_hz": 0,
                                                        "work_cycles": work})
                         ).counters["readyq_bounces"]
 

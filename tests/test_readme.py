@@ -145,10 +145,7 @@ CHECKS = {
 
 # README commands that fail for a reason being fixed elsewhere.  strict: once
 # fixed, the XPASS fails the suite and the entry must go.
-KNOWN = {
-    "timer_hz=1000": "background load counted in timer ticks, not time: at 1000 Hz the UP "
-                     "kernel is saturated (issue 12, parameters that mean what they say)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _check_for(cmd: str):

@@ -71,7 +71,7 @@ def test_warmup_is_counted_for_the_speed_benchmark():
     benchmark divides wall time by every acquisition simulated, so the
     warm-up's must be recorded (and a synthetic run has none)."""
     from reproduce.model.scenario import WARMUP_TICKS
-    r = simulate(Scenario(calibrated=False, horizon=5_000_000))
+    r = simulate(Scenario(calibrated=False))        # (a horizon would conflict: paper)
     warm = r.extra["warmup"]
     assert warm["cycles"] == WARMUP_TICKS * 3_000_000          # 100 Hz ticks of 300 MHz
     assert 0 < warm["acquisitions"] <= warm["entries"]

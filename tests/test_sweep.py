@@ -112,11 +112,10 @@ def test_cache_false_writes_nothing(tmp_path, monkeypatch):
     assert not (tmp_path / "x").exists()
 
 
-def test_replaced_simulate_never_fills_default_cache(tmp_path, monkeypatch):
+def test_injected_runner_never_fills_default_cache(tmp_path, monkeypatch):
     root = tmp_path / "shared"
     monkeypatch.setenv(ENV_VAR, str(root))
-    count_calls(monkeypatch)
-    sweep([small(0)], workers=1)
+    sweep([small(0)], workers=1, runner=sweep_mod.compute_row)
     assert result_files(root) == []
 
 
@@ -276,11 +275,18 @@ def test_dask_local_cluster_equals_serial(tmp_path, serial, processes):
     assert len(result_files(tmp_path / "c")) == len(SCENARIOS)
 
 
+def _fails_on_seed_9(s):
+    """A runner (module-level: the pool pickles it) that fails inside a worker."""
+    if s.seed == 9:
+        raise ConfigError("no_such_parameter")
+    return sweep_mod.compute_row(s)
+
+
 def test_failing_scenario_in_pool_keeps_finished_rows(tmp_path, monkeypatch, serial):
     root = tmp_path / "c"
-    bad = small(9, overrides={"no_such_parameter": 1})     # fails inside simulate
+    bad = small(9)
     with pytest.raises(ConfigError, match="no_such_parameter"):
-        sweep(SCENARIOS + [bad], workers=2, cache=root)
+        sweep(SCENARIOS + [bad], workers=2, cache=root, runner=_fails_on_seed_9)
     names = result_files(root)
     assert all(RESULT_FILE.match(n) for n in names)
     done = len(names)

@@ -92,8 +92,8 @@ def test_grid_overrides_axis_merges_into_base():
         {"trap": 5, "timer_hz": 1000}, {"trap": 5, "timer_hz": 1000}]
     assert [s.seed for s in g] == [0, 1, 0, 1]
     assert grid(base, overrides={"timer_hz": 100}) == [base.with_(overrides={"timer_hz": 100})]
-    lists = grid(BASE, overrides=[{"period_ticks": [1, 2]}, {"period_ticks": [3]}], seed=[0, 1])
-    assert [dict(s.overrides)["period_ticks"] for s in lists] == [[1, 2], [1, 2], [3], [3]]
+    lists = grid(BASE, overrides=[{"period_ms": [1, 2]}, {"period_ms": [3]}], seed=[0, 1])
+    assert [dict(s.overrides)["period_ms"] for s in lists] == [[1, 2], [1, 2], [3], [3]]
 
 
 # ------------------------------------------------------------- sweep: parsing

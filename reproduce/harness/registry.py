@@ -10,12 +10,16 @@ and the notebooks find it here.  The paper's evaluations register in
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import pandas as pd
 
 from ..errors import ConfigError
+from ..kernel.locking import POLICIES
+from ..kernel.spinlock import LOCK_KINDS
+from ..model.scenario import Scenario
+from ..schema import Spec, convert
 
 @dataclass(frozen=True)
 class Experiment:
@@ -37,12 +41,52 @@ class Experiment:
                 raise ConfigError(f"experiment {self.name} has no parameter {k!r}: valid are "
                                   f"{', '.join(allowed) or '(none)'}")
         for k, v in list(params.items()):
-            default = allowed[k]
-            if isinstance(default, tuple) and not isinstance(v, tuple):
-                params[k] = tuple(v) if isinstance(v, list) else (v,)
-            elif isinstance(default, int) and not isinstance(v, int):
-                raise ConfigError(f"{self.name} parameter {k}={v!r}: must be an integer")
+            params[k] = convert_param(self.name, k, allowed[k], v)
         return self.fn(**params)
+
+
+# Experiment parameters that are neither Scenario fields nor table entries
+# (those take their schema entry from there): each with its range.
+PARAM_SPECS: dict[str, Spec] = {
+    "seeds": Spec(int, 1, 100), "seed": Spec(int, 0, 2**63 - 1), "max_cpus": Spec(int, 1, 32),
+    "timeslices": Spec(int, 1, 1000, unit="ticks"), "priority": Spec(int, -100, 100),
+    "intervals": Spec(int, 0, 1_000_000_000, unit="iterations between calls"),
+    "designs": Spec(str, choices=lambda: tuple(POLICIES)),
+    "spinlocks": Spec(str, choices=lambda: tuple(LOCK_KINDS)),
+    "workload": Spec(str, choices=("paper", "synthetic", "both")),
+    "fractions": Spec(float, 0, 1, open_lo=True), "phase_cycles": Spec(int, 1, 1_000_000_000),
+    "kernel_bus_rate": Spec(float, 0, 1), "cpus": Spec(int, 1, 64),
+    "machines": Spec(str, choices=("pentium2", "modern")),
+    "machine": Spec(str, choices=("pentium2", "modern")),
+}
+
+
+def param_spec(key: str, default: Any) -> Spec:
+    """The schema entry of experiment parameter *key* (default *default*):
+    PARAM_SPECS, else the Scenario field, else the parameter table's entry;
+    a tuple default makes it a list."""
+    from ..model.scenario import _table, field_spec
+    from .. import params as P
+    items = isinstance(default, (tuple, list))
+    sample = (default[0] if default else None) if items else default
+    spec = PARAM_SPECS.get(key)
+    if spec is None and key in Scenario.__dataclass_fields__ and key != "overrides":
+        spec = field_spec(key)
+    if spec is None:
+        for t in ("pentium2", "workload"):
+            if key in _table(t):
+                spec = P.spec(key, _table(t)[key])
+    if spec is None:
+        kind = type(sample) if isinstance(sample, (bool, int, float, str)) else str
+        spec = Spec(kind, *(P.DEFAULT_RANGE if kind in (int, float) else (None, None)))
+    return replace(spec, items=items)
+
+
+def convert_param(name: str, key: str, default: Any, value: Any) -> Any:
+    """Experiment *name*'s parameter *key* as its schema says (a tuple for a
+    list parameter), or a ConfigError naming it before anything runs."""
+    v = convert(f"{name} parameter {key}", param_spec(key, default), value)
+    return tuple(v) if isinstance(default, (tuple, list)) else v
 
 
 

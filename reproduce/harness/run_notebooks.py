@@ -105,7 +105,7 @@ def execute(path: Path, progress: bool = True, label: str | None = None) -> None
     leaves *path* untouched.  The progress bar (cells) is named *label*,
     by default the notebook's name."""
     import papermill as pm
-    tmp = path.with_name(f".{path.stem}.running.ipynb")
+    tmp = path.with_name(f".{path.stem}.running.json")    # not *.ipynb: never collected
     bar = {"desc": label or path.stem} if progress else False
     try:
         pm.execute_notebook(str(path), str(tmp), kernel_name=KERNEL, cwd=str(NOTEBOOKS),

@@ -26,22 +26,27 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import signal
 import multiprocessing
 import os
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import fields
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 from tqdm import tqdm
 
 from ..errors import ConfigError
 from .cache import ResultCache
-from ..model.scenario import Result, Scenario, build_params, simulate
+from ..model.scenario import Result, Scenario, simulate
 
 # Below this many scenarios to compute, a process pool costs more than it saves.
 MIN_PARALLEL = 4
+# The most scenarios one sweep may have: the grid is checked before it is
+# built (seed=0:100000000 would take gigabytes before running anything).
+MAX_GRID = 100_000
 
 
 def grid(base: Scenario | None = None, **axes: Any) -> list[Scenario]:
@@ -79,34 +84,40 @@ def grid(base: Scenario | None = None, **axes: Any) -> list[Scenario]:
         if not vals:
             raise ConfigError(f"{name}={axis!r}: empty axis; give at least one value")
         values.append(vals)
+    size = math.prod(len(v) for v in values)
+    if size > MAX_GRID:
+        raise ConfigError(f"the grid has {size} scenarios, more than a sweep may have "
+                          f"({MAX_GRID}): split it")
     out: list[Scenario] = []
-    checked: set[str] = set()          # overrides already checked (values may be lists)
     for combo in itertools.product(*values):
         kw = dict(zip(axes, combo))
         try:
             s = base.with_(**kw)
-        except (TypeError, ValueError) as err:
-            if isinstance(err, ConfigError):
-                raise
-            # with_ could not merge an overrides value into a dict
-            raise ConfigError(f"overrides={kw.get('overrides')!r}: must be a dict of "
-                              f"parameter=value ({err})") from None
-        if s.overrides and repr(s.overrides) not in checked:
-            _check_overrides(s.overrides)
-            checked.add(repr(s.overrides))
+        except ConfigError as err:
+            if "overrides" in kw and str(err).startswith(("unknown parameter", "parameter",
+                                                           "overrides")):
+                raise ConfigError(f"overrides={dict(kw['overrides'])!r}: {err}") from None
+            raise
         out.append(s)
     return out
 
 
 def _axis_values(name: str, axis: Any) -> list[Any]:
-    """One axis as a list of values (a scalar is one value)."""
+    """One axis as a list of values (a scalar is one value); at most
+    MAX_GRID of them, counted before the list is made where the axis knows
+    its length."""
     if isinstance(axis, (str, bytes, Mapping)) or not isinstance(axis, Iterable) \
             or (name == "overrides" and _is_pairs(axis)):
         vals = [axis]
     elif isinstance(axis, (set, frozenset)):
         raise ConfigError(f"{name}={axis!r}: a set has no order; give a list or a tuple")
     else:
-        vals = list(axis)
+        n = len(axis) if hasattr(axis, "__len__") else None
+        if n is not None and n > MAX_GRID:
+            raise ConfigError(f"{name}: {n} values, more than a sweep may have ({MAX_GRID})")
+        vals = list(itertools.islice(axis, MAX_GRID + 1))
+        if len(vals) > MAX_GRID:
+            raise ConfigError(f"{name}: more values than a sweep may have ({MAX_GRID})")
     # numpy scalars (from an array axis) as Python ones, which Scenario checks
     return [v.item() if callable(getattr(v, "item", None))
             and not isinstance(v, (str, bytes, Mapping, tuple, list)) else v for v in vals]
@@ -116,16 +127,6 @@ def _is_pairs(axis: Any) -> bool:
     """``(("key", value), ...)``: one overrides value, not an axis of them."""
     return isinstance(axis, (tuple, list)) and bool(axis) and all(
         isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in axis)
-
-
-def _check_overrides(overrides: tuple[tuple[str, Any], ...]) -> None:
-    """Unknown or out-of-range override parameters, found before any run (as
-    :func:`~reproduce.model.scenario.build_params` would find them, without
-    the calibration, which the overrides do not depend on)."""
-    try:
-        build_params(Scenario(calibrated=False, overrides=overrides))
-    except ConfigError as err:
-        raise ConfigError(f"overrides={dict(overrides)!r}: {err}") from None
 
 
 def summarize(r: Result) -> dict[str, Any]:
@@ -177,20 +178,63 @@ def _json_default(v: Any) -> Any:
     raise TypeError(f"row value {v!r} of type {type(v).__name__} is not JSON-serializable")
 
 
+# Row invariants: fractions are shares of elapsed cycles.
+FRACTION_TOL = 1e-9
+
+
+def check_row(scenario: dict[str, Any], row: dict[str, Any]) -> str | None:
+    """Why a row cannot be what *scenario* (its fields, as in
+    :meth:`Scenario.to_dict`) measured, or None: the scenario's own columns
+    match it; cycles and events are non-negative integers; every fraction is
+    a finite number in [0, 1]; each CPU's four and the means add up to 1;
+    the lock's hold and wait times fit in the CPUs' kernel and spin time."""
+    want = scenario_row(Scenario(**{**scenario, "overrides": scenario.get("overrides", {})}))
+    for k, v in want.items():
+        if row.get(k) != v:
+            return f"column {k}={row.get(k)!r}, but the scenario has {v!r}"
+    for k in ("cycles", "events", "calls"):
+        v = row.get(k)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            return f"{k}={v!r} is not a count"
+    if not isinstance(row.get("completed"), bool):
+        return f"completed={row.get('completed')!r} is not a boolean"
+    ncpu = scenario["cpus"]
+    fr = ["user", "kernel", "spin", "user_only", "idle"] + [
+        f"cpu{i}_{m}" for i in range(ncpu) for m in ("user", "kernel", "spin", "idle")]
+    for k in fr:
+        v = row.get(k)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            return f"{k}={v!r} is not a fraction in [0, 1]"
+    for i in range(ncpu):
+        tot = sum(row[f"cpu{i}_{m}"] for m in ("user", "kernel", "spin", "idle"))
+        if abs(tot - 1) > FRACTION_TOL * 10:
+            return f"CPU {i}'s mode fractions add up to {tot!r}, not 1"
+    if abs(row["user"] + row["kernel"] + row["spin"] - 1) > FRACTION_TOL * 10 * ncpu:
+        return f"user + kernel + spin = {row['user'] + row['kernel'] + row['spin']!r}, not 1"
+    # A hold that began before measurement started is counted whole when it
+    # ends: allow one longest hold per CPU.
+    t = row.get("lock_holdtime_total", 0) + row.get("lock_holdtime_in_progress", 0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or t < 0:
+        return f"lock hold time {t!r} is not a number of cycles"
+    slack = ncpu * (row.get("lock_holdtime_max", 0) + 1) + 1e-9 * ncpu * row["cycles"]
+    if t > row["kernel"] * ncpu * row["cycles"] + slack:
+        return f"lock hold time {t} exceeds the CPUs' kernel time"
+    return None
+
+
 def compute_row(s: Scenario) -> dict[str, Any]:
     """What a worker runs: :func:`run_one`, normalized (module-level, so
     process pools and Dask can pickle it by name)."""
     return _normalize(run_one(s))
 
 
-# The genuine functions, to tell whether a test has replaced them.
-_GENUINE = (simulate, run_one)
+Runner = Callable[[Scenario], dict[str, Any]]
 
 
 def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
           desc: str = "scenarios", workers: int | None = None,
           cache: bool | str | os.PathLike[str] | ResultCache | None = None,
-          scheduler: Any = None) -> pd.DataFrame:
+          scheduler: Any = None, runner: Runner | None = None) -> pd.DataFrame:
     """Run every scenario; one row each, in the order given.
 
     *workers*: processes for the scenarios not in the cache (None: one per
@@ -199,13 +243,23 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
     a :class:`ResultCache`, or False for none.  *scheduler*: a Dask scheduler
     address, ``distributed.Client`` or cluster to run them on instead (needs
     the ``dask`` extra).  *progress* shows a tqdm bar labelled *desc*.
+    *runner* computes one row (default :func:`compute_row`); rows of another
+    runner are not the model's, so they never go to the default cache (an
+    explicit *cache* is used).  Cache entries that fail their checks are
+    moved aside, recomputed and reported in one line on stderr.
     """
     scenarios = list(scenarios)
     for i, s in enumerate(scenarios):
         if not isinstance(s, Scenario):
             raise ConfigError(f"scenarios[{i}]={s!r}: not a Scenario")
+    if len(scenarios) > MAX_GRID:
+        raise ConfigError(f"{len(scenarios)} scenarios, more than a sweep may have "
+                          f"({MAX_GRID}): split it")
     nworkers = _check_workers(workers)
-    store = _resolve_cache(cache)
+    if runner is not None and not callable(runner):
+        raise ConfigError(f"runner={runner!r}: must be a function of a Scenario")
+    store = _resolve_cache(cache, default_ok=runner is None)
+    run = runner or compute_row
     if scheduler is not None:
         _check_scheduler(scheduler)
 
@@ -220,8 +274,13 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
             row = store.get(s)
             if row is not None:
                 rows[k] = row
+        _report_rejected(store)
     todo = [(k, s) for k, s in unique.items() if k not in rows]
+    if store is not None and todo:
+        store.check_writable()        # before the first run, not after it (a read-only
+                                      # cache still serves a sweep it holds whole)
 
+    saved, hits = [0], len(rows)
     bar = tqdm(total=len(unique), initial=len(rows), desc=desc, disable=not progress)
     try:
         if todo:
@@ -231,32 +290,50 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
                 calibration()
 
             def done(k: str, s: Scenario, row: dict[str, Any]) -> None:
+                rows[k] = row
                 if store is not None:
                     store.put(s, row)
-                rows[k] = row
+                    saved[0] += 1
                 bar.update(1)
 
             if scheduler is not None:
-                _run_dask(todo, scheduler, done)
+                _run_dask(todo, scheduler, done, run)
             elif nworkers == 1 or len(todo) < MIN_PARALLEL:
                 for k, s in todo:
                     try:
-                        row = compute_row(s)
+                        row = run(s)
                     except BaseException as e:
                         _note_failed(e, s)
                         raise
                     done(k, s, row)
             else:
-                _run_pool(todo, min(nworkers, len(todo)), done)
+                _run_pool(todo, min(nworkers, len(todo)), done, run)
     except BaseException as e:
-        where = f"saved in {store.root}; the same sweep resumes from there" if store is not None \
-            else "not saved (cache=False)"
-        e.add_note(f"sweep stopped with {len(rows)} of {len(unique)} scenarios finished, "
+        finished = len(rows)
+        computed = finished - hits
+        if store is None:
+            where = "not saved (cache=False)"
+        elif saved[0] == computed:
+            where = f"saved in {store.root}; the same sweep resumes from there"
+        else:
+            where = (f"only {saved[0]} of the {computed} computed now saved in {store.root} "
+                     "(the cache could not be written)")
+        e.add_note(f"sweep stopped with {finished} of {len(unique)} scenarios finished, "
                    f"{where}")
         raise
     finally:
         bar.close()
     return pd.DataFrame([rows[k] for k in keys])
+
+
+def _report_rejected(store: ResultCache) -> None:
+    """One line on stderr for the cache entries that failed their checks."""
+    if store.rejected:
+        name, why = store.rejected[0]
+        print(f"reproduce: cache: {len(store.rejected)} bad entr"
+              f"{'y' if len(store.rejected) == 1 else 'ies'} moved to {store.quarantine} "
+              f"and recomputed (first: {name}: {why})", file=sys.stderr)
+        store.rejected.clear()
 
 
 def _note_failed(e: BaseException, s: Scenario) -> None:
@@ -269,8 +346,8 @@ def _note_failed(e: BaseException, s: Scenario) -> None:
 def _check_workers(workers: Any) -> int:
     if workers is None:
         return _cores()
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers <= 0:
-        raise ConfigError(f"workers={workers!r}: must be a positive integer, "
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 1024:
+        raise ConfigError(f"workers={workers!r}: must be an integer from 1 to 1024, "
                           f"or None for one per core")
     return workers
 
@@ -282,19 +359,17 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _resolve_cache(cache: Any) -> ResultCache | None:
+def _resolve_cache(cache: Any, default_ok: bool = True) -> ResultCache | None:
     if cache is False:
         return None
     if isinstance(cache, ResultCache):
+        if cache.check is None:
+            cache.check = check_row
         return cache
     if cache is None or cache is True:
-        if (simulate, run_one) != _GENUINE:
-            # simulate/run_one replaced (a test's fake): keep its rows out of
-            # the shared default cache.  An explicit cache= is still used.
-            return None
-        return ResultCache()
+        return ResultCache(check=check_row) if default_ok else None
     if isinstance(cache, (str, os.PathLike)):
-        return ResultCache(cache)
+        return ResultCache(cache, check=check_row)
     raise ConfigError(f"cache={cache!r}: must be True/None (default directory), False "
                       f"(no cache), a directory or a ResultCache")
 
@@ -308,11 +383,47 @@ def _mp_context():
     return multiprocessing.get_context("spawn")
 
 
-def _run_pool(todo: list[tuple[str, Scenario]], nworkers: int, done) -> None:
-    ex = ProcessPoolExecutor(max_workers=nworkers, mp_context=_mp_context())
+PR_SET_PDEATHSIG = 1         # <linux/prctl.h>
+
+
+def _worker_init(parent: int) -> None:
+    """In each pool worker: die with the parent, and leave Ctrl-C to it.
+
+    A worker whose parent is killed (kill -9, SIGTERM) would live on,
+    reparented, holding its memory; on Linux the kernel sends it SIGKILL
+    when the parent dies (prctl PR_SET_PDEATHSIG), elsewhere a watchdog
+    thread notices the parent's pid change.  Ctrl-C goes to the whole
+    process group: the parent handles it (one line) and stops the workers,
+    which therefore ignore SIGINT instead of printing tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:           # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        import threading
+        import time
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+        threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
+
+
+def _run_pool(todo: list[tuple[str, Scenario]], nworkers: int, done,
+              run: Runner = compute_row) -> None:
+    ex = ProcessPoolExecutor(max_workers=nworkers, mp_context=_mp_context(),
+                             initializer=_worker_init, initargs=(os.getpid(),))
     ok = False
     try:
-        pending = {ex.submit(compute_row, s): (k, s) for k, s in todo}
+        pending = {ex.submit(run, s): (k, s) for k, s in todo}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             # Store every finished row before raising any error among them.
@@ -330,7 +441,11 @@ def _run_pool(todo: list[tuple[str, Scenario]], nworkers: int, done) -> None:
                 raise errors[0]
         ok = True
     finally:
-        # On error or Ctrl-C: drop what has not started, do not wait for it.
+        if not ok:
+            # On error or Ctrl-C: the running scenarios are not waited for.
+            for p in list(getattr(ex, "_processes", {}).values()):
+                if p.is_alive():
+                    p.kill()
         ex.shutdown(wait=ok, cancel_futures=not ok)
 
 
@@ -355,7 +470,8 @@ def _check_scheduler(scheduler: Any) -> None:
                           f"a distributed.Client or a Dask cluster")
 
 
-def _run_dask(todo: list[tuple[str, Scenario]], scheduler: Any, done) -> None:
+def _run_dask(todo: list[tuple[str, Scenario]], scheduler: Any, done,
+              run: Runner = compute_row) -> None:
     distributed = _import_distributed(scheduler)
     own = not isinstance(scheduler, distributed.Client)
     # An address or a cluster: connect for this sweep only.
@@ -363,7 +479,7 @@ def _run_dask(todo: list[tuple[str, Scenario]], scheduler: Any, done) -> None:
     try:
         futures = {}
         for k, s in todo:
-            fut = client.submit(compute_row, s, pure=False)
+            fut = client.submit(run, s, pure=False)
             futures[fut] = (k, s)
         try:
             for fut in distributed.as_completed(list(futures)):

@@ -8,18 +8,20 @@ statistics and memory counts.  Same scenario, same result, bit for bit.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from ..schema import Spec, convert
 from ..kernel.kernel import Kernel
 from ..kernel.locking import POLICIES, make_policy
 from ..kernel.spinlock import LOCK_KINDS
-from ..machine.cpu import MODE_NAMES
+from ..machine.cpu import KERNEL, MODE_NAMES
 from ..machine.engine import Engine
 from ..machine.memory import PhysicalMemory
 from .. import params as P
@@ -40,12 +42,32 @@ IDEAL_ZERO = ("trap", "locked_rmw", "line_transfer", "memory_access", "kernel_bu
               "cache_refill")
 
 
+# Upper bounds that keep every run finite: cycles simulated (an hour at
+# 300 MHz), and engine events, in all and per simulated millisecond (a run
+# of MAX_EVENTS takes a few minutes).
+MAX_HORIZON = 1_000_000_000_000
+MAX_EVENTS = 20_000_000
+MAX_EVENTS_PER_MS = 20_000
+# The background (timer, interrupts, system threads, jobs) may ask for at
+# most this many times the CPUs' cycles.  Above 1 the benchmark starves and
+# the run ends at its limit, not completed (the calibration's search passes
+# there); far above, the backlog of interrupts held off grows with every
+# cycle simulated, and such a run only measures the backlog.
+MAX_BACKGROUND_LOAD = 4.0
+
+
+def _f(default: Any, spec: Spec | None, help: str, option: str | None = None) -> Any:
+    """A Scenario field: its default, its schema entry and its option's help
+    (the command line is generated from these)."""
+    return field(default=default, metadata={"spec": spec, "help": help, "option": option})
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One run.  Cycle counts are of the 300 MHz clock.
 
     ``workload="paper"`` runs the benchmark beside the system threads until
-    both benchmark processes finish; ``"synthetic"`` runs one thread per CPU
+    the benchmark processes finish; ``"synthetic"`` runs one thread per CPU
     alternating ``user_mean`` and ``kernel_mean`` cycles until ``horizon``.
     ``machine`` names the cost table (``data/params/<machine>.toml``: the
     paper's ``pentium2`` or a ``modern`` many-core), ``spinlock`` the lock
@@ -53,40 +75,70 @@ class Scenario:
     entries of the cost and workload tables (see ``data/params``);
     ``calibrated`` applies the fitted values of
     :mod:`reproduce.harness.calibrate` first (on the paper's machine only:
-    they were fitted there).
+    they were fitted there).  Every field is checked when the scenario is
+    made (:func:`check`): a Scenario that exists can run.
     """
 
-    cpus: int = 2
-    machine: str = "pentium2"
-    kernel: str = "mp"
-    lock: str = "giant"
-    spinlock: str = "tas"
-    workload: str = "paper"
-    user_mean: float = 6400.0
-    kernel_mean: float = 3600.0
-    distribution: str = "exponential"
-    ideal: bool = False
-    affinity: bool = True
-    horizon: int = 30_000_000
-    seed: int = 0
-    background: bool = True
-    readyq_bounce: bool = True
-    kernel_data_bounce: bool = True
-    calibrated: bool = True
-    overrides: tuple[tuple[str, Any], ...] = ()
-    debug: bool = False
+    cpus: int = _f(2, Spec(int, 1, MAX_CPUS), "number of CPUs (1 with --kernel up)")
+    machine: str = _f("pentium2", Spec(str, choices=MACHINES),
+                      "cost table data/params/MACHINE.toml: the paper's Pentium II or a "
+                      "modern many-core")
+    kernel: str = _f("mp", Spec(str, choices=KERNELS), "kernel build")
+    lock: str = _f("giant", Spec(str, choices=lambda: tuple(POLICIES)),
+                   "lock strategy of the MP build")
+    spinlock: str = _f("tas", Spec(str, choices=lambda: tuple(LOCK_KINDS)),
+                       "spinlock kind of the MP build")
+    workload: str = _f("paper", Spec(str, choices=WORKLOADS),
+                       "the paper's benchmark, or one synthetic thread per CPU")
+    user_mean: float = _f(6400.0, Spec(float, 0, MAX_HORIZON, open_lo=True, unit="cycles"),
+                          "synthetic: mean user phase in cycles")
+    kernel_mean: float = _f(3600.0, Spec(float, 0, MAX_HORIZON, open_lo=True, unit="cycles"),
+                            "synthetic: mean kernel phase in cycles")
+    distribution: str = _f("exponential", Spec(str, choices=DISTRIBUTIONS),
+                           "synthetic: phase length distribution")
+    ideal: bool = _f(False, Spec(bool), "ideal machine: no entry/exit, coherence or timer cost",
+                     "--ideal")
+    affinity: bool = _f(True, Spec(bool), "threads never migrate", "--affinity/--no-affinity")
+    horizon: int = _f(30_000_000, Spec(int, 1, MAX_HORIZON, unit="cycles"),
+                      "synthetic: cycles to simulate")
+    seed: int = _f(0, Spec(int, 0, 2**63 - 1), "random seed")
+    background: bool = _f(True, Spec(bool), "no system threads beside the benchmark",
+                          "--no-background")
+    readyq_bounce: bool = _f(True, Spec(bool), "ready-queue cache line costs nothing",
+                             "--no-readyq-bounce")
+    kernel_data_bounce: bool = _f(True, Spec(bool), "shared kernel data lines cost nothing",
+                                  "--no-kernel-data-bounce")
+    calibrated: bool = _f(True, Spec(bool), "use the parameter files without the fitted values",
+                          "--uncalibrated")
+    overrides: tuple[tuple[str, Any], ...] = _f((), None, "parameter overrides")
+    debug: bool = _f(False, Spec(bool), "check the kernel's invariants while running", "--debug")
 
     def __post_init__(self) -> None:
+        if isinstance(self.overrides, Mapping):
+            items = list(self.overrides.items())
+        elif isinstance(self.overrides, (tuple, list)) and all(
+                isinstance(p, (tuple, list)) and len(p) == 2 for p in self.overrides):
+            items = [tuple(p) for p in self.overrides]
+        else:
+            raise ConfigError(f"overrides={self.overrides!r}: must be a dict of "
+                              "parameter=value")
+        object.__setattr__(self, "overrides", _check_overrides(items))
         check(self)
-        if isinstance(self.overrides, dict):
-            object.__setattr__(self, "overrides", tuple(sorted(self.overrides.items())))
 
     def with_(self, **kw: Any) -> "Scenario":
         """A copy with fields changed; ``overrides`` given as a dict merge."""
+        unknown = set(kw) - set(_field_names())
+        if unknown:
+            raise ConfigError(f"unknown Scenario field {sorted(unknown)[0]!r}: valid are "
+                              f"{', '.join(_field_names())}")
         ov = kw.pop("overrides", None)
         if ov is not None:
             merged = dict(self.overrides)
-            merged.update(dict(ov))
+            try:
+                merged.update(dict(ov))
+            except (TypeError, ValueError):
+                raise ConfigError(f"overrides={ov!r}: must be a dict of parameter=value") \
+                    from None
             kw["overrides"] = tuple(sorted(merged.items()))
         return replace(self, **kw)
 
@@ -100,43 +152,132 @@ class Scenario:
         return json.dumps(self.to_dict(), sort_keys=True, default=str)
 
 
+def _checked_init(init):
+    """The dataclass's ``__init__``, with an unknown field a ConfigError
+    naming the valid ones (Python's would be a TypeError)."""
+    @functools.wraps(init)
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        if args:
+            raise ConfigError(f"Scenario{args!r}: give the fields by name, e.g. Scenario(cpus=4)")
+        unknown = set(kw) - set(Scenario.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"unknown Scenario field {sorted(unknown)[0]!r}: valid are "
+                              f"{', '.join(Scenario.__dataclass_fields__)}")
+        init(self, **kw)
+    return __init__
+
+
+Scenario.__init__ = _checked_init(Scenario.__init__)  # type: ignore[method-assign]
+
+
 def _field_names() -> list[str]:
     return [f.name for f in fields(Scenario)]
 
 
-def check(s: Scenario) -> None:
-    """Check every field; raise ConfigError naming the first bad one."""
-    def bad(name: str, allowed: str) -> ConfigError:
-        return ConfigError(f"{name}={getattr(s, name)!r}: {allowed}")
+def field_spec(name: str) -> Spec | None:
+    """The schema entry of Scenario field *name* (None for overrides)."""
+    f = Scenario.__dataclass_fields__.get(name)
+    if f is None:
+        raise ConfigError(f"unknown Scenario field {name!r}: valid are "
+                          f"{', '.join(_field_names())}")
+    return spec_of(f)
 
-    if not isinstance(s.cpus, int) or isinstance(s.cpus, bool) or not 1 <= s.cpus <= MAX_CPUS:
-        raise bad("cpus", f"must be an integer from 1 to {MAX_CPUS}")
-    if s.machine not in MACHINES:
-        raise bad("machine", f"allowed are {', '.join(MACHINES)}")
-    if s.kernel not in KERNELS:
-        raise bad("kernel", f"allowed are {', '.join(KERNELS)}")
+
+def spec_of(f) -> Spec | None:
+    """A field's schema entry: its metadata's, or for a field declared
+    without one, its default's kind (numbers from 0 to 10^9)."""
+    if "spec" in f.metadata:
+        return f.metadata["spec"]
+    d = f.default
+    if isinstance(d, bool):
+        return Spec(bool)
+    if isinstance(d, (int, float)):
+        return Spec(type(d), 0, 1_000_000_000)
+    if isinstance(d, str):
+        return Spec(str)
+    return None
+
+
+# Parameters a Scenario field sets: an override of them would be ignored.
+SET_BY_FIELD = {"cpus": "cpus (--cpus)", "affinity": "affinity (--affinity/--no-affinity)"}
+# Fields that mean nothing for a build or a workload: a value other than the
+# default there is a conflict, not something to ignore silently.
+UP_IGNORES = ("lock", "spinlock")
+PAPER_IGNORES = ("user_mean", "kernel_mean", "distribution", "horizon")
+SYNTHETIC_IGNORES = ("background",)
+
+
+def _check_overrides(items: list) -> tuple[tuple[str, Any], ...]:
+    """The overrides, each converted to its parameter's kind and checked
+    against its range, sorted by name."""
+    costs, work = _table("pentium2"), _table("workload")
+    out = {}
+    for key, value in items:
+        if not isinstance(key, str):
+            raise ConfigError(f"overrides: key {key!r} must be a parameter name")
+        if key in SET_BY_FIELD:
+            raise ConfigError(f"overrides: parameter {key!r} is set by the Scenario field "
+                              f"{SET_BY_FIELD[key]}, not by an override")
+        table = costs if key in costs else work if key in work else None
+        if table is None:
+            raise ConfigError(f"unknown parameter(s) {key}: known are "
+                              f"{', '.join(sorted((set(costs) | set(work)) - set(SET_BY_FIELD)))}")
+        if key in out:
+            raise ConfigError(f"overrides: parameter {key!r} given twice")
+        out[key] = P.coerce(key, table[key], value)
+    return tuple(sorted(out.items()))
+
+
+def check(s: Scenario) -> None:
+    """Check every field against its schema entry, then the combinations
+    (a build or workload given an option it ignores is a conflict), then
+    that the run is bounded (:func:`check_budget`); raise ConfigError naming
+    the first bad one."""
+    d = Scenario.__dataclass_fields__
+    for name, f in d.items():
+        spec = spec_of(f)
+        if spec is None:
+            continue
+        v = getattr(s, name)
+        if spec.kind is float and isinstance(v, int) and not isinstance(v, bool):
+            object.__setattr__(s, name, float(v))     # 6400 names the same run as 6400.0
+            v = float(v)
+        ok = convert(name, spec, v)
+        if type(ok) is not type(v) or ok != v:
+            raise ConfigError(f"{name}={v!r}: must be {spec.allowed()}")
     if s.kernel == "up" and s.cpus != 1:
         raise ConfigError(f"kernel='up' with cpus={s.cpus}: the UP kernel runs on 1 CPU")
-    if s.lock not in POLICIES:
-        raise bad("lock", f"valid are {', '.join(POLICIES)}")
-    if s.spinlock not in LOCK_KINDS:
-        raise bad("spinlock", f"allowed are {', '.join(LOCK_KINDS)}")
-    if s.workload not in WORKLOADS:
-        raise bad("workload", f"allowed are {', '.join(WORKLOADS)}")
-    if s.distribution not in DISTRIBUTIONS:
-        raise bad("distribution", f"allowed are {', '.join(DISTRIBUTIONS)}")
-    for name in ("user_mean", "kernel_mean"):
-        v = getattr(s, name)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or v != v:
-            raise bad(name, "must be a positive number of cycles")
-    if not isinstance(s.horizon, int) or isinstance(s.horizon, bool) or s.horizon <= 0:
-        raise bad("horizon", "must be a positive integer number of cycles")
-    if not isinstance(s.seed, int) or isinstance(s.seed, bool) or s.seed < 0:
-        raise bad("seed", "must be a non-negative integer")
-    for name in ("ideal", "affinity", "background", "readyq_bounce", "kernel_data_bounce",
-                 "calibrated", "debug"):
-        if not isinstance(getattr(s, name), bool):
-            raise bad(name, "must be true or false")
+    for cond, names, what in ((s.kernel == "up", UP_IGNORES, "kernel='up' (no lock)"),
+                              (s.workload == "paper", PAPER_IGNORES,
+                               "workload='paper' (it runs until the benchmark finishes)"),
+                              (s.workload == "synthetic", SYNTHETIC_IGNORES,
+                               "workload='synthetic' (one thread per CPU, no system threads)")):
+        if cond:
+            for name in names:
+                if getattr(s, name) != d[name].default:
+                    raise ConfigError(f"{name}={getattr(s, name)!r} conflicts with {what}: "
+                                      f"it would be ignored; leave {name} at its default "
+                                      f"{d[name].default!r}")
+    # The tables and the budget depend on these fields and the files only:
+    # checked once per combination (a grid of seeds makes the same one).
+    key = (s.overrides.__repr__(), s.cpus, s.affinity, s.ideal, s.workload, s.background,
+           s.horizon, s.user_mean, s.kernel_mean, s.machine, _stamp(s.machine),
+           _stamp("workload"))
+    if key not in _BUDGET_OK:
+        costs, work = _tables(s, {})
+        check_params(costs, work)
+        check_budget(s, costs, work)
+        if len(_BUDGET_OK) > 4096:
+            _BUDGET_OK.clear()
+        _BUDGET_OK.add(key)
+
+
+_BUDGET_OK: set[tuple] = set()
+
+
+def _stamp(name: str) -> tuple[int, int] | None:
+    hit = _TABLES.get(name)
+    return hit[0] if hit is not None else None
 
 
 @dataclass
@@ -198,6 +339,7 @@ def _table(name: str) -> P.Params:
     """``params.load(name)``, parsed once per process for as long as the
     file is unchanged (same modification time and size): a sweep simulates
     thousands of scenarios, and tables are read-only."""
+    P.check_dir()                    # a stray file is an error even after the first read
     try:
         st = (P.PARAMS_DIR / f"{name}.toml").stat()
     except OSError:
@@ -209,15 +351,11 @@ def _table(name: str) -> P.Params:
     return hit[1]
 
 
-def build_params(s: Scenario) -> tuple[P.Params, P.Params]:
-    """The cost and workload tables for *s*: files, then calibration, then
-    the ideal machine, then the scenario's overrides."""
+def _tables(s: Scenario, fitted: Mapping[str, Any]) -> tuple[P.Params, P.Params]:
+    """The cost and workload tables: files, then *fitted*, then the ideal
+    machine, then the scenario's overrides and fields."""
     costs = _table(s.machine)
     work = _table("workload")
-    fitted: dict[str, Any] = {}
-    if s.calibrated and s.machine == "pentium2":
-        from .calibration import calibration
-        fitted = calibration()
     ov = dict(fitted)
     if s.ideal:
         ov.update({k: 0 for k in IDEAL_ZERO})
@@ -226,49 +364,136 @@ def build_params(s: Scenario) -> tuple[P.Params, P.Params]:
         ov["kernel_shared_lines"] = 0
     ov.update(dict(s.overrides))
     ov["affinity"] = s.affinity
+    ov["cpus"] = s.cpus
     cost_ov = {k: v for k, v in ov.items() if k in costs}
     work_ov = {k: v for k, v in ov.items() if k in work}
-    unknown = set(ov) - set(cost_ov) - set(work_ov)
-    if unknown:
-        raise ConfigError(f"unknown parameter(s) {', '.join(sorted(unknown))}: known are "
-                          f"{', '.join(sorted(set(costs) | set(work)))}")
-    costs, work = costs.replace(**cost_ov), work.replace(**work_ov)
+    return costs.replace(**cost_ov), work.replace(**work_ov)
+
+
+def build_params(s: Scenario) -> tuple[P.Params, P.Params]:
+    """The cost and workload tables for *s*: files, then calibration, then
+    the ideal machine, then the scenario's overrides."""
+    fitted: dict[str, Any] = {}
+    if s.calibrated and s.machine == "pentium2":
+        from .calibration import calibration
+        fitted = calibration()          # fitted on the paper's machine only
+    costs, work = _tables(s, fitted)
     check_params(costs, work)
+    check_budget(s, costs, work)
     return costs, work
 
 
-# Allowed ranges of parameter-table entries: (low, high), inclusive; None = open.
-RANGES: dict[str, tuple[float | None, float | None]] = {
-    "clock_hz": (1, None), "cpus": (1, MAX_CPUS), "memory_bytes": (1 << 20, 1 << 32),
-    "tlb_entries": (1, None), "active_fraction": (0, 1),
-    "spawn_heap_prob": (0, 1), "spawn_per_tick": (0, 100), "processes": (1, 64),
-    "work_cycles": (1, None), "iteration_cycles": (1, None), "call_every": (0, None),
-    "timer_hz": (0, 100_000), "timeslice_ticks": (1, None), "timer_phase_skew": (0, 1),
-    "threads": (0, 10_000), "calls_per_wakeup": (1, None), "bg_kernel_cycles": (1, None),
-    "bg_user_cycles": (1, None), "spawn_pages": (0, 1000), "readyq_lines": (0, 64),
-    "kernel_shared_lines": (0, 1024), "irq_per_tick": (0, 10_000), "irq_cycles_ratio": (0, 100),
-    "kernel_bus_rate": (0, 1), "bus_queue_depth": (1, 64), "backoff_base": (1, None),
-    "backoff_cap": (1, None),
-}
+# The ranges of the parameter tables' entries (kept with the tables).
+RANGES = P.RANGES
 
 
 def check_params(*tables: P.Params) -> None:
-    """Every entry in range: numbers >= 0 unless RANGES says otherwise, and
-    periods >= 1 tick.  Raises ConfigError naming the entry."""
-    for t in tables:
-        for key, v in t.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float, list)):
-                continue
-            if isinstance(v, list):
-                if key == "period_ticks" and (not v or any(
-                        not isinstance(x, int) or x < 1 for x in v)):
-                    raise ConfigError(f"period_ticks={v!r}: must be a non-empty list of "
-                                      f"integers >= 1 (ticks)")
-                continue
-            lo, hi = RANGES.get(key, (0, None))
-            if v != v or (lo is not None and v < lo) or (hi is not None and v > hi):
-                span = f"from {lo}" + (f" to {hi}" if hi is not None else " up")
-                raise ConfigError(f"parameter {key}={v!r}: allowed {span}")
+    """The combinations of entries a range cannot check: the timer leaves
+    the CPUs time between ticks, periods are whole.  (Each entry's kind and
+    range are checked when a table is read or overridden.)  Raises
+    ConfigError naming the entries."""
+    t: dict[str, Any] = {}
+    for table in tables:
+        t.update(table)
+    hz, timer = t.get("clock_hz"), t.get("timer_hz")
+    if hz and timer:
+        period = hz // timer
+        # The tick handler must leave most of each tick to the threads, or
+        # the CPUs do nothing but take ticks (clock_hz=150 made a tick of 1
+        # cycle; timer_hz=100000 one shorter than its handler).
+        if period < 10 * max(1, t.get("tick_cycles", 0)):
+            raise ConfigError(f"parameter timer_hz={timer} with clock_hz={hz}: a tick of "
+                              f"{period} cycles leaves no time beside its handler "
+                              f"(tick_cycles={t.get('tick_cycles')}); the tick must be at "
+                              f"least 10 x tick_cycles: timer_hz <= "
+                              f"{hz // (10 * max(1, t.get('tick_cycles', 0)))}")
+
+
+def background_load(s: Scenario, c: Mapping[str, Any], w: Mapping[str, Any]) -> float:
+    """The share of the CPUs' cycles the background asks for on average
+    (timer handler, device interrupts, system threads and jobs): if it is
+    near 1, the benchmark cannot finish.  An estimate from the means."""
+    hz, timer, cpus = c["clock_hz"], w["timer_hz"], s.cpus
+    if not timer:
+        return 0.0
+    load = w["tick_cycles"] * timer / hz            # each CPU takes every tick
+    if s.workload != "paper" or not s.background:
+        return load
+    kcyc, ucyc = w["bg_kernel_cycles"], w["bg_user_cycles"]
+    load += w["irq_hz"] * kcyc * w["irq_cycles_ratio"] / (hz * cpus)
+    for rate, cycles in _background_rates(w):
+        load += rate * cycles / (hz * cpus)
+    return load
+
+
+def _background_rates(w: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """(events per second, cycles each) of the system threads' calls and of
+    the jobs (with their page faults)."""
+    from .workload import ticks_of
+    timer = w["timer_hz"]
+    nactive = int(round(w["threads"] * w["active_fraction"]))
+    periods = [ticks_of(ms, w) for ms in w["period_ms"]]
+    wakeups = sum(timer / periods[i % len(periods)] for i in range(nactive))
+    per_call = w["bg_kernel_cycles"] + w["bg_user_cycles"]
+    job = 2 * per_call + (w["spawn_pages"] + 1) * (w["bg_user_cycles"] + 2000)
+    return [(wakeups * w["calls_per_wakeup"], per_call), (w["spawn_hz"], job)]
+
+
+def event_rate(s: Scenario, c: Mapping[str, Any], w: Mapping[str, Any]) -> float:
+    """Engine events per simulated millisecond, estimated from the means
+    (each kernel entry and each user run is an event or two)."""
+    hz, timer, cpus = c["clock_hz"], w["timer_hz"], s.cpus
+    per_s = 2.0 * timer * cpus
+    if s.workload == "synthetic":
+        per_s += 2.0 * cpus * hz / (s.user_mean + s.kernel_mean)
+    elif s.background and timer:
+        per_s += 2.0 * w["irq_hz"]
+        for rate, _ in _background_rates(w):
+            per_s += 2.0 * rate * (1 + w["spawn_pages"])
+        calls = int(w["call_every"])
+        if calls:
+            per_s += 2.0 * cpus * hz / (calls * int(w["iteration_cycles"]))
+    return per_s / 1000.0
+
+
+def run_cycles(s: Scenario, w: Mapping[str, Any]) -> int:
+    """The most cycles the run can simulate: the horizon, or the paper
+    run's limit."""
+    if s.workload == "synthetic":
+        return s.horizon
+    return RUN_LIMIT * int(w["work_cycles"]) * processes(s, w)
+
+
+def processes(s: Scenario, w: Mapping[str, Any]) -> int:
+    """Benchmark processes: the ``processes`` parameter, or (0) one per CPU
+    and at least two (the paper ran two, on UP and on two CPUs)."""
+    return int(w["processes"]) or max(2, s.cpus)
+
+
+def check_budget(s: Scenario, c: Mapping[str, Any], w: Mapping[str, Any]) -> None:
+    """Refuse a run that cannot finish or would not fit: the background
+    leaves the benchmark no time, too many cycles, or too many events (in
+    all, or per simulated ms).  Raises ConfigError saying which and why."""
+    load = background_load(s, c, w)
+    if load > MAX_BACKGROUND_LOAD:
+        raise ConfigError(f"the background (timer, interrupts, system threads, jobs) would "
+                          f"take {100 * load:.0f} % of the CPUs, more than "
+                          f"{100 * MAX_BACKGROUND_LOAD:.0f} %: the benchmark could never "
+                          "finish; lower irq_hz, spawn_hz, threads, calls_per_wakeup or "
+                          "bg_kernel_cycles, or raise cpus")
+    cycles = run_cycles(s, w)
+    if cycles > MAX_HORIZON:
+        raise ConfigError(f"the run could last {cycles} cycles (work_cycles x processes x "
+                          f"{RUN_LIMIT}), more than {MAX_HORIZON}: lower work_cycles")
+    rate = event_rate(s, c, w)
+    if rate > MAX_EVENTS_PER_MS:
+        raise ConfigError(f"about {rate:.0f} events per simulated ms, more than "
+                          f"{MAX_EVENTS_PER_MS}: phases or periods too short for a run "
+                          "that finishes (raise user_mean/kernel_mean, lower the rates)")
+    events = rate * 1000.0 * cycles / c["clock_hz"]
+    if events > MAX_EVENTS:
+        raise ConfigError(f"about {events:.3g} events to simulate, more than {MAX_EVENTS:.3g}: "
+                          "a shorter horizon (or work_cycles), or longer phases")
 
 
 def simulate(s: Scenario) -> Result:
@@ -304,6 +529,8 @@ def _memory_manager(mem: PhysicalMemory, s: Scenario):
 
 
 WARMUP_TICKS = 3
+# A paper run that has not finished after this many times its work is cut off.
+RUN_LIMIT = 40
 
 
 def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
@@ -311,7 +538,7 @@ def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
     if s.background:
         W.start_system(k, w, ss.spawn(1)[0], with_containers=k.mm is not None)
         if k.tick_period:
-            k.start_devices(w["irq_per_tick"] / k.tick_period,
+            k.start_devices(w["irq_hz"] / k.c["clock_hz"],
                             w["bg_kernel_cycles"] * w["irq_cycles_ratio"], w["irq_routing"],
                             np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(11,))))
     k.start()
@@ -330,14 +557,14 @@ def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
                 engine.stop()
 
     k.on_exit = on_exit
-    for i in range(int(w["processes"])):
+    for i in range(processes(s, w)):
         prog = W.benchmark_loop(int(w["work_cycles"]), int(w["iteration_cycles"]),
                                 int(w["call_every"]), int(w["call_cycles"]))
         container = k.mm.container_create() if k.mm is not None else None
         bench.add(k.create_process(f"bench{i}", "benchmark", prog, int(w["priority"]),
                                    container=container))
     k.admit()
-    limit = t0 + 40 * int(w["work_cycles"]) * int(w["processes"])
+    limit = t0 + run_cycles(s, w)
     engine.run(until=limit)
     end = state["end"] if state["end"] is not None else engine.now
     return _result(s, k, snap, t0, end, completed=state["end"] is not None)
@@ -372,6 +599,7 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
         locks[l.name]["bus_transactions"] = l.transactions + l.spin_transfers
         locks[l.name]["bus_stall_cycles"] = l.stall_cycles
         locks[l.name]["idle_cycles"] = l.idle_cycles
+        locks[l.name].update(_in_progress(k, l, t0, end))
     rows = []
     for l in k.policy.locks:
         for entry, st in sorted(l.by_entry.items()):
@@ -394,6 +622,29 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
         if k.policy.locks else counters["entries"]
     return Result(s, elapsed, modes, total, locks, by_entry, counters, memory,
                   dict(sorted(k.kcycles.items())), k.engine.events, completed, calls, extra)
+
+
+def _in_progress(k: Kernel, lock, t0: int, end: int) -> dict[str, int]:
+    """The holds and waits of *lock* still open when the run ended: lock_stat
+    counts an interval at its end, so without these a run whose last kernel
+    path outlives it reports less hold and spin time than the CPUs' modes
+    (one run showed 0 acquisitions while a CPU held the lock 99 % of the
+    time).  Counted apart, in cycles after the measurement began (*t0*)."""
+    out = {"holds_in_progress": 0, "holdtime_in_progress": 0,
+           "waits_in_progress": 0, "waittime_in_progress": 0}
+    for core in k.cores:
+        if core.lock is not lock:
+            continue
+        off = core.cpu.tsc_offset
+        holding = lock.holder == core.id and core.acq_tsc >= core.req_tsc \
+            and core.cpu.mode == KERNEL
+        if holding:
+            out["holds_in_progress"] += 1
+            out["holdtime_in_progress"] += end - max(t0, core.acq_tsc - off)
+        elif core.id in lock.waiters or lock.holder == core.id:   # spinning, or in hand-off
+            out["waits_in_progress"] += 1
+            out["waittime_in_progress"] += end - max(t0, core.req_tsc - off)
+    return out
 
 
 def _total_lockstat(locks: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -13,14 +13,15 @@ the case the paper reports).
 **System threads** (section 4: "around 100 threads were started in the
 system (although not all were active)").  Of ``threads``, a share
 ``active_fraction`` is active: each sleeps until a tick (its period taken in
-turn from ``period_ticks``: the system is the same in every run), then makes a geometric number of kernel calls (mean
+turn from ``period_ms``, in whole ticks: the system is the same in every run), then makes a geometric number of kernel calls (mean
 ``calls_per_wakeup``), each after an exponential user run (``bg_user_cycles``)
 and each costing exponential kernel work (mean ``bg_kernel_cycles``, the one
 number fitted to Table 1's UP row).  With ``wake_together`` a thread's sleep
 ends on ticks that are multiples of its period, so threads of one period wake
 on the same tick on every CPU: the correlation section 5 hints at.  The rest
-block forever.  One active thread is the cluster manager: every tick it
-creates on average ``spawn_per_tick`` dynamic processes (database jobs) that
+block forever.  One active thread is the cluster manager: every
+``manager_period_ms`` it creates dynamic processes (database jobs), on average
+``spawn_hz`` a second, that
 touch ``spawn_pages`` stack pages (page faults), make two calls and exit.
 The database replication process is multithreaded (four threads in one
 container), which exercises section 3.3 on the MP build.
@@ -98,12 +99,21 @@ def dynamic_process(rng: np.random.Generator, w) -> Iterator:
     yield (EXIT,)
 
 
+def ticks_of(ms: float, w) -> int:
+    """*ms* milliseconds in whole timer ticks (at least one): the background
+    is a rate in time, the same whatever ``timer_hz`` is."""
+    return max(1, round(ms * w["timer_hz"] / 1000))
+
+
 def cluster_manager(rng: np.random.Generator, w, child_seeds: Iterator) -> Iterator:
-    """Every tick: create a Poisson number of dynamic processes."""
+    """Every ``manager_period_ms``: create a Poisson number of dynamic
+    processes, ``spawn_hz`` per second on average."""
     n = 0
-    rate, kernel = w["spawn_per_tick"], w["bg_kernel_cycles"]
+    every = ticks_of(w["manager_period_ms"], w)
+    rate = w["spawn_hz"] * every / w["timer_hz"] if w["timer_hz"] else 0.0
+    kernel = w["bg_kernel_cycles"]
     while True:
-        yield (SLEEP, 1, 0)
+        yield (SLEEP, every, 0)
         for _ in range(int(rng.poisson(rate))):
             n += 1
             child = np.random.default_rng(next(child_seeds))
@@ -120,6 +130,24 @@ def replication_process(rng: np.random.Generator, w, period: int, phase: int,
     yield from system_thread(rng, period, phase, w)
 
 
+# The longest phase a draw gives, in cycles: far beyond any run (the
+# horizon is bounded far below it) and far inside int64, so scaling a draw
+# can neither overflow nor wrap to a short or negative phase.
+MAX_PHASE = 1 << 52
+
+
+def _cycles(x: float) -> int:
+    """A phase length: at least 1 cycle, at most MAX_PHASE."""
+    return int(min(max(1.0, round(x)), MAX_PHASE))
+
+
+def _phases(z: np.ndarray, mean: float) -> list[int]:
+    """Standard exponentials *z* scaled by *mean*, as whole cycles in
+    [1, MAX_PHASE] (clipped before the conversion to integers)."""
+    with np.errstate(over="ignore"):             # an infinite product is clipped too
+        return np.clip(np.floor(z * mean), 1, MAX_PHASE).astype(np.int64).tolist()
+
+
 def synthetic_loop(rng: np.random.Generator, user_mean: float, kernel_mean: float,
                    distribution: str, block: int = 4096) -> Iterator:
     """Alternate a user phase and a kernel phase forever.  Exponential phases
@@ -127,14 +155,14 @@ def synthetic_loop(rng: np.random.Generator, user_mean: float, kernel_mean: floa
     exactly the numbers of one ``rng.exponential(mean)`` call per phase, at a
     fraction of the cost."""
     if distribution == "constant":
-        u, k = max(1, int(round(user_mean))), max(1, int(round(kernel_mean)))
+        u, k = _cycles(user_mean), _cycles(kernel_mean)
         while True:
             yield (RUN, u)
             yield (CALL, k, "sched")
     while True:
         z = rng.standard_exponential(2 * block)
-        users = np.maximum(1, (z[0::2] * user_mean).astype(np.int64)).tolist()
-        kernels = np.maximum(1, (z[1::2] * kernel_mean).astype(np.int64)).tolist()
+        users = _phases(z[0::2], user_mean)
+        kernels = _phases(z[1::2], kernel_mean)
         for u, k in zip(users, kernels):
             yield (RUN, u)
             yield (CALL, k, "sched")
@@ -152,7 +180,7 @@ def start_system(kernel, w, seed_seq: np.random.SeedSequence, with_containers: b
     rng = np.random.default_rng(seed_seq.spawn(1)[0])
     nthreads = int(w["threads"])
     nactive = int(round(nthreads * w["active_fraction"]))
-    periods = list(w["period_ticks"])
+    periods = [ticks_of(ms, w) for ms in w["period_ms"]]
     # One seed per thread that draws (the active ones, created first); idle
     # threads draw nothing.  spawn(n) gives the same first children for any n.
     seeds = iter(seed_seq.spawn(nactive + 4))
