@@ -39,6 +39,7 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
+import papermill as pm
 
 from ..params import DATA
 
@@ -104,7 +105,6 @@ def execute(path: Path, progress: bool = True, label: str | None = None) -> None
     over *path*.  Any failure or interruption removes the temporary and
     leaves *path* untouched.  The progress bar (cells) is named *label*,
     by default the notebook's name."""
-    import papermill as pm
     tmp = path.with_name(f".{path.stem}.running.json")    # not *.ipynb: never collected
     bar = {"desc": label or path.stem} if progress else False
     try:
