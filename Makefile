@@ -1,44 +1,75 @@
-# One command each for the things a reader does: `make test`, `make reproduce`,
-# `make lab`, `make bench`.  Each needs nothing but Python 3 on the machine:
-# the first target that needs it creates .venv and installs the package there.
+# One command each for the things a reader does: `make reproduce`, `make check`,
+# `make test`, `make lab`, `make bench`.  Each needs nothing but Python 3 on the
+# machine: the first target that needs it creates .venv and installs there, from
+# the lock files in requirements/ (exact versions, every file's hash), only the
+# dependency group that target runs.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-PIP    := $(PY) -m pip
-STAMP  := $(VENV)/.installed
+UV     := $(VENV)/bin/uv
+REQ    := requirements
+# uv installs only what a lock file names, each file checked against its hash.
+# It never downloads a Python (the venv's is the one), and says nothing unless
+# something goes wrong.
+INSTALL := UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(PY) --require-hashes
 
-.PHONY: all venv test reproduce lab bench fast clean distclean
+# `make reproduce` re-executes every notebook.  QUICK=1: only those whose
+# inputs (package source, data/params, data/paper, their own cells) changed
+# since they were last executed.  FORCE=1 is the default, accepted for old
+# scripts.  NB="E2 E7": only the notebooks whose names contain these.
+QUICK ?=
+FORCE ?=
+NB    ?=
+# `make lab`: extra arguments for `jupyter lab`, e.g. LAB_ARGS="--ip 0.0.0.0
+# --no-browser" in a container.  As root (a container, usually) --allow-root is
+# added, since Jupyter refuses to start as root without it.
+LAB_ARGS ?=
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: all venv test reproduce check lab bench fast docs lock clean distclean
 
 all: test
 
-venv: $(STAMP)
+# The development environment: the package and the test group.
+venv: $(VENV)/.test
 
 # Only when missing: re-running venv over a live one would be a no-op at
 # best and would break a venv made by another Python at worst.
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall when pyproject.toml changes (dependencies, extras).  The named
-# kernelspec goes inside .venv (--sys-prefix) so notebooks' kernel "reproduce"
-# is this venv's Python on any machine, with no per-user state.
-$(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -e '.[test]'
-	$(PY) -m ipykernel install --sys-prefix --name reproduce --display-name "reproduce (.venv)"
+# The installer itself, pinned and hash-checked like everything after it.
+$(UV): $(REQ)/uv.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(REQ)/uv.txt
 	touch $@
 
-$(VENV)/.lab-installed: $(STAMP)
-	$(PIP) install -e '.[lab]'
+# The run group: what notebooks and the command line import.  The package is
+# installed editable with the locked setuptools (no build-time download).  The
+# named kernelspec goes inside .venv (--sys-prefix) so notebooks' kernel
+# "reproduce" is this venv's Python on any machine, with no per-user state.
+$(VENV)/.run: $(REQ)/run.txt $(REQ)/build.txt pyproject.toml | $(UV)
+	$(INSTALL) -r $(REQ)/build.txt -r $(REQ)/run.txt
+	UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name reproduce --display-name "reproduce (.venv)" >/dev/null
 	touch $@
 
-$(VENV)/.bench-installed: $(STAMP)
-	$(PIP) install -e '.[bench]'
+$(VENV)/.test: $(REQ)/test.txt $(VENV)/.run
+	$(INSTALL) -r $(REQ)/test.txt
+	touch $@
+
+$(VENV)/.lab: $(REQ)/lab.txt $(VENV)/.run
+	$(INSTALL) -r $(REQ)/lab.txt
+	touch $@
+
+$(VENV)/.bench: $(REQ)/bench.txt $(VENV)/.run
+	$(INSTALL) -r $(REQ)/bench.txt
 	touch $@
 
 # Unit and property tests, then the committed notebooks re-executed and
 # compared by nbval (only once notebooks exist).  --nbval-current-env runs
 # them on this venv's Python whatever kernelspec a notebook names.
-test: $(STAMP)
+test: $(VENV)/.test
 	$(PY) -m pytest tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		echo "$(PY) -m pytest --nbval notebooks ..."; \
@@ -52,26 +83,39 @@ test: $(STAMP)
 # lines and API values (FUZZ_EXAMPLES of each; FUZZ_RANDOM=1 draws new ones).
 .PHONY: fuzz
 FUZZ_EXAMPLES ?= 300
-fuzz: $(STAMP)
+fuzz: $(VENV)/.test
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_fuzz.py -q
 
-# Executes every notebook in place (papermill): figures/, data/results/.
-reproduce: $(STAMP)
-	$(PY) -m reproduce.harness.run_notebooks
+# Fits the calibration if the model changed, executes every notebook
+# (papermill; figures/, data/results/), prints paper vs model and the verdict.
+reproduce: $(VENV)/.run
+	$(PY) -m reproduce.harness.run_notebooks $(if $(QUICK),--only-stale,) $(NB)
 
-lab: $(VENV)/.lab-installed
-	$(VENV)/bin/jupyter lab notebooks
+# Executes nothing: were the committed outputs made from this tree?
+check: $(VENV)/.run
+	$(PY) -m reproduce.harness.run_notebooks --check $(NB)
+
+lab: $(VENV)/.lab
+	$(VENV)/bin/jupyter lab notebooks $(ROOT_ARGS) $(LAB_ARGS)
 
 # The benchmark times the Python sources and, if it can be built, the
 # compiled build (reproduce.perf.fast) too.
-bench: $(VENV)/.bench-installed
+bench: $(VENV)/.bench
 	-$(PY) -m reproduce.perf.fast build
 	$(PY) -m reproduce.perf.speed
 
 # The optional compiled build of the hot modules (mypyc; needs a C compiler).
 # Used when REPRODUCE_COMPILED=1, e.g. REPRODUCE_COMPILED=1 make reproduce.
-fast: $(STAMP)
+fast: $(VENV)/.bench
 	$(PY) -m reproduce.perf.fast build
+
+# Pages generated from the repository's data (docs/assumptions.md).
+docs: $(VENV)/.run
+	$(PY) -m reproduce.report.assumptions
+
+# Re-resolve the lock files from pyproject.toml's ranges (needs the network).
+lock: $(UV)
+	UV=$(CURDIR)/$(UV) $(REQ)/lock.sh
 
 # Build and test debris; results, figures and notebooks are kept.
 clean:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import nbformat
+import pandas as pd
 from nbformat.v4 import new_code_cell, new_notebook
 
 from reproduce.harness import run_notebooks as R
@@ -42,3 +43,94 @@ def test_strip_volatile_drops_papermill_timing(tmp_path):
     nb = nbformat.read(p, as_version=4)
     assert "papermill" not in nb.metadata
     assert "papermill" not in nb.cells[0].metadata and "execution" not in nb.cells[0].metadata
+
+
+def test_an_interrupted_run_leaves_the_committed_notebook_whole(tmp_path, monkeypatch):
+    # papermill is interrupted (Ctrl-C) after writing part of its output: the
+    # committed notebook keeps its bytes and no temporary is left behind
+    import papermill
+
+    p = tmp_path / "z.ipynb"
+    _write(p, "3", executed=True)
+    before = p.read_bytes()
+
+    def interrupted(src, dst, **kw):
+        open(dst, "w").write("{half a notebook")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(papermill, "execute_notebook", interrupted)
+    try:
+        R.execute(p, progress=False)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interrupt was swallowed")
+    assert p.read_bytes() == before
+    assert [f.name for f in tmp_path.iterdir()] == ["z.ipynb"]
+
+
+def test_a_finished_run_replaces_the_notebook_and_stamps_it(tmp_path, monkeypatch):
+    import papermill
+
+    p = tmp_path / "w.ipynb"
+    _write(p, "4", executed=False)
+
+    def ran(src, dst, **kw):
+        nb = nbformat.read(src, as_version=4)
+        nb.cells[0].execution_count = 1
+        nb.metadata["papermill"] = {"duration": 2.0}
+        nbformat.write(nb, dst)
+
+    monkeypatch.setattr(papermill, "execute_notebook", ran)
+    R.execute(p, progress=False)
+    assert R.up_to_date(p)
+    assert "papermill" not in nbformat.read(p, as_version=4).metadata
+    assert [f.name for f in tmp_path.iterdir()] == ["w.ipynb"]
+
+
+def test_runs_execute_every_notebook_unless_told_only_stale(tmp_path, monkeypatch):
+    for name in ("01-a.ipynb", "02-b.ipynb"):
+        _write(tmp_path / name, "1", executed=True)
+    R.strip_volatile(tmp_path / "01-a.ipynb")           # up to date
+    monkeypatch.setattr(R, "NOTEBOOKS", tmp_path)
+    done = []
+    monkeypatch.setattr(R, "execute", lambda p, progress=True, label=None: done.append(p.name))
+    R.run()
+    assert done == ["01-a.ipynb", "02-b.ipynb"]
+    done.clear()
+    R.run(force=False)
+    assert done == ["02-b.ipynb"]
+    assert [p.name for p in R.check()] == ["02-b.ipynb"]
+
+
+def test_ranges_and_units_read_like_the_paper():
+    assert R.span(20, 23, "%", paper=True) == "20-23 %"
+    assert R.span(-5, 5, "%", paper=True) == "-5 to 5 %"
+    assert R.span(14.1524, 14.1524, "%") == "14.2 %"
+    assert R.span(2.0706, 2.0706, "ratio") == "2.07"
+    assert R.span(1, 1, "pages") == "1 page"
+    assert R._bounds("-0.05-0.05") == (-0.05, 0.05)
+    assert R._bounds("20-23") == (20.0, 23.0)
+
+
+def _summary(rows):
+    cols = ["quantity", "unit", "paper", "model", "model_min", "model_max", "status", "verdict"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_headline_counts_genuine_predictions_and_points_each_miss_to_its_notebook():
+    t = _summary([
+        ("Table 1 UP kernel", "%", "36 %", 36.0, 35.0, 37.0, "calibrated", "match"),
+        ("Table 1 SMP spin", "%", "20-23 %", 14.2, 12.7, 15.0, "predicted", "miss"),
+        ("SMP speedup over UP", "ratio", "1.2", 2.07, 2.04, 2.11, "predicted", "miss"),
+        ("Affinity gain", "%", "-5 to 5 %", 2.1, 0.7, 3.7, "predicted", "match"),
+        ("Pages of a new single-threaded container", "pages", "2", 2, 2, 2,
+         "by construction", "match"),
+    ])
+    text = R.headline(t)
+    *misses, last = text.splitlines()
+    assert "1 of 3 genuine predictions match" in last and last.startswith("Verdict: ")
+    assert len(misses) == 2
+    assert "Table 1 SMP spin: model 14.2 %" in misses[0] and "20-23 %" in misses[0]
+    assert "01-E1" in misses[0]
+    assert "SMP speedup over UP: model 2.07" in misses[1] and "02-E2" in misses[1]

@@ -66,7 +66,7 @@ def test_repairman_two_cpus_64_36_exact():
     r = machine_repairman(2, 64, 36)
     assert r["spin"] == pytest.approx(float(spin), rel=1e-12)
     assert r["utilization"] == pytest.approx(float(1 - p[0]), rel=1e-12)
-    # DESIGN.md: "about 11% per CPU"; exactly 81/706 = 11.47%.
+    # docs/design.md: "about 11 % per CPU"; exactly 81/706 = 11.47%.
     assert 0.114 < r["spin"] < 0.115
     # Far below the paper's 20-23%: independent kernel entries cannot explain it.
     assert r["spin"] < 0.20

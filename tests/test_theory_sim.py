@@ -1,4 +1,4 @@
-"""The simulator against theory nobody here wrote (DESIGN.md): the lock
+"""The simulator against theory nobody here wrote (docs/design.md): the lock
 bound for constant phases and the finite-source queue M/M/1//N for
 exponential ones, on the ideal machine; and the beyond-the-paper
 experiments (S1-S6) as functions."""

@@ -1,6 +1,6 @@
 """Calibration: the only place where model parameters are fitted to the paper.
 
-DESIGN.md allows two fits and no others:
+docs/design.md (the honesty protocol) allows two fits and no others:
 
 * ``bg_kernel_cycles`` (mean kernel work of a system thread's call) is fitted
   so that the UP kernel spends the paper's 36% of its time in the kernel

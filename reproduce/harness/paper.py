@@ -1,4 +1,4 @@
-"""The paper's evaluations E1 to E7 of DESIGN.md, and the paper-vs-model summary.
+"""The paper's evaluations E1 to E7 of docs/design.md, and the paper-vs-model summary.
 
 Each experiment is a function of a few parameters (seeds, CPUs, ...) that
 runs its scenarios through :func:`~reproduce.harness.sweep.sweep` and returns
@@ -288,7 +288,7 @@ def _stats(values) -> dict[str, float]:
     return {"model": float(v.mean()), "model_min": float(v.min()), "model_max": float(v.max())}
 
 
-# What a summary row's number is (DESIGN.md's labels).  Only ``predicted``
+# What a summary row's number is (the labels of docs/design.md).  Only ``predicted``
 # rows test the model: a calibrated row matches because it was fitted to it,
 # a by-construction row because the design leaves no other value.
 STATUSES = ("calibrated", "fitted", "predicted", "by construction")

@@ -19,9 +19,13 @@ draws that table; nothing in a drawing is typed in.
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.text import Text
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, ScalarFormatter
 
 from ..kernel.image import (CPULOCAL_PDX, UHEAP_BASE, USTACK_BASE, USTACK_PDX, USTACK_TOP,
                             region_of)
@@ -142,6 +146,13 @@ def _rows_of(df: pd.DataFrame) -> list[tuple[str, object, str]]:
 
 PGDIR_W = 3.4          # drawing units: page-directory column width
 TABLE_X, TABLE_W = 5.6, 4.6
+# Legible at page width: shown 1000 px wide (10 in at 100 px per inch), a
+# figure FIG_WIDTH in wide keeps its text at least TEXT_PT; tests check it.
+FIG_WIDTH = 9.5        # inches
+TEXT_PT = 8.5
+TITLE_PT = 10.5
+UNIT_IN = 0.34         # inches per drawing unit (one page-directory row) in Figures 3, 4
+STAGE_TITLE = 1.2      # drawing units above a stage for its caption
 
 
 def _draw_stage(ax, df: pd.DataFrame, title: str, height: float) -> None:
@@ -149,18 +160,18 @@ def _draw_stage(ax, df: pd.DataFrame, title: str, height: float) -> None:
     (right), with an arrow per entry; *height* fixes the vertical scale so
     panels line up."""
     ax.set_axis_off()
-    ax.set_title(title, fontsize=8.5)
+    ax.text(-0.2, 1.0 + 0.55 * STAGE_TITLE, title, fontsize=TEXT_PT + 0.5, va="center")
     y = 0.0
     arrows = []
     for label, sub in df.groupby("pgdir", sort=False):
         top = y
-        ax.text(0.0, y + 0.15, f"{label} @{int(sub.pgdir_pa.iloc[0]):#x}", fontsize=6.5,
+        ax.text(0.0, y + 0.15, f"{label} @{int(sub.pgdir_pa.iloc[0]):#x}", fontsize=TEXT_PT,
                 va="bottom")
         for text, key, owner in _rows_of(sub):
             y -= 1.0
             ax.add_patch(Rectangle((0, y), PGDIR_W, 1.0, facecolor=OWNER_COLORS.get(
                 _owner_kind(owner), "#ffffff"), edgecolor="black", lw=0.6))
-            ax.text(0.1, y + 0.5, text, fontsize=6.5, va="center")
+            ax.text(0.1, y + 0.5, text, fontsize=TEXT_PT, va="center")
             arrows.append((y + 0.5, key))
         ax.add_patch(Rectangle((0, y), PGDIR_W, top - y, fill=False, edgecolor="black", lw=1.4))
         y -= 1.4
@@ -180,12 +191,12 @@ def _draw_stage(ax, df: pd.DataFrame, title: str, height: float) -> None:
         ty[key] = yy
         ax.add_patch(Rectangle((TABLE_X, yy - 0.45), TABLE_W, 0.9, facecolor=OWNER_COLORS.get(
             _owner_kind(owner), "#ffffff"), edgecolor="black", lw=0.6))
-        ax.text(TABLE_X + 0.1, yy, text, fontsize=6.5, va="center")
+        ax.text(TABLE_X + 0.1, yy, text, fontsize=TEXT_PT, va="center")
     for yy, key in arrows:
         ax.add_patch(FancyArrowPatch((PGDIR_W, yy), (TABLE_X, ty[key]), arrowstyle="->",
                                      mutation_scale=8, lw=0.7))
     ax.set_xlim(-0.2, TABLE_X + TABLE_W + 0.2)
-    ax.set_ylim(-height - 0.3, 1.0)
+    ax.set_ylim(-height - 0.3, 1.0 + STAGE_TITLE)
 
 
 def _stage_height(df: pd.DataFrame) -> float:
@@ -213,39 +224,46 @@ def figure2(df: pd.DataFrame | None = None) -> Figure:
         at = r.last + AREA
     if at < 1 << 32:
         boxes.append((at, 1 << 32, "", f"{region_of(at)}: not mapped here", None))
-    fig = Figure(figsize=(8.0, 0.42 * len(boxes) + 0.8))
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(FIG_WIDTH, 0.36 * len(boxes) + 0.9))
+    ax = fig.add_axes((0, 0, 1, 0.92))
     ax.set_axis_off()
-    ax.set_title("Figure 2: address space of the in-house kernel (CPU 0's global pgdir)",
-                 fontsize=9)
+    fig.suptitle("Figure 2: address space of the in-house kernel (CPU 0's global page "
+                 "directory, MP kernel)", fontsize=TITLE_PT)
     for k, (start, end, name, detail, owner) in enumerate(boxes):
         gap = owner is None
-        ax.text(2.9, k + 0.45, f"{start:#010x}-{end - 1:#010x}", fontsize=7, va="center",
-                ha="right", family="monospace")
-        ax.add_patch(Rectangle((3.0, k), 3.2, 0.9, edgecolor="black", lw=0.6,
+        ax.text(2.75, k + 0.45, f"{start:#010x}-{end - 1:#010x}", fontsize=TEXT_PT,
+                va="center", ha="right", family="monospace")
+        ax.add_patch(Rectangle((2.85, k), 3.9, 0.9, edgecolor="black", lw=0.6,
                                facecolor="white" if gap else OWNER_COLORS.get(
                                    _owner_kind(owner), "#ffffff"),
                                linestyle="--" if gap else "-"))
-        ax.text(3.1, k + 0.45, detail if gap else name, fontsize=7, va="center",
-                color="0.4" if gap else "black")
+        ax.text(2.95, k + 0.45, detail if gap else name, fontsize=TEXT_PT, va="center",
+                color="0.35" if gap else "black")
         if not gap:
-            ax.text(6.35, k + 0.45, detail, fontsize=7, va="center")
-    ax.set_xlim(0, 11)
-    ax.set_ylim(-0.2, len(boxes) + 0.1)
+            ax.text(6.9, k + 0.45, detail, fontsize=TEXT_PT, va="center")
+    ax.text(0.0, -0.55, "virtual addresses, high on top; dashed: not mapped by this directory",
+            fontsize=TEXT_PT, color="0.35", va="center")
+    ax.set_xlim(0, 12.2)
+    ax.set_ylim(-0.9, len(boxes) + 0.1)
     return fig
 
 
 def _staged(df: pd.DataFrame, title: str, captions: dict[str, str]) -> Figure:
+    """The stages one above the other at page width (one column reads at
+    8 pt where three side by side would not)."""
     stages = list(dict.fromkeys(df.stage))
-    height = max(_stage_height(df[df.stage == s]) for s in stages)
-    fig = Figure(figsize=(4.6 * len(stages), 0.32 * height + 1.6))
-    fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.8, bottom=0.02, wspace=0.08)
+    heights = [_stage_height(df[df.stage == s]) + 1.3 + STAGE_TITLE for s in stages]
+    tall = UNIT_IN * sum(heights) + 0.5
+    fig = Figure(figsize=(FIG_WIDTH, tall))
+    fig.suptitle(title, fontsize=TITLE_PT, y=1 - 0.12 / tall, va="top")
+    grid = fig.add_gridspec(len(stages), 1, height_ratios=heights, left=0.01, right=0.99,
+                            top=1 - 0.5 / tall, bottom=0.0, hspace=0.0)
     for k, stage in enumerate(stages):
         sub = df[df.stage == stage]
-        ax = fig.add_subplot(1, len(stages), k + 1)
-        _draw_stage(ax, sub, f"({stage}) {captions[stage]}\n"
-                             f"container: {int(sub.container_pages.iloc[0])} pages", height)
+        ax = fig.add_subplot(grid[k])
+        _draw_stage(ax, sub, f"({stage}) {captions[stage]}; "
+                             f"container: {int(sub.container_pages.iloc[0])} pages",
+                    heights[k] - 1.3 - STAGE_TITLE)
     return fig
 
 
@@ -265,3 +283,78 @@ def figure4(df: pd.DataFrame | None = None) -> Figure:
                    {"a": "single-threaded, CPU 0 global pgdir",
                     "b": "multithreaded, owner CPU 0",
                     "c": "CPU 1 runs a thread"})
+
+
+# -------------------------------------------------------- plot conventions
+# One look for every chart of the notebooks: bounds in black and grey line
+# styles, designs in distinct colours none of which is black or grey, the
+# paper's values in crimson, legends beside the axes (never on the data).
+PAPER_COLOR = "crimson"
+PAPER_MARK = {"color": PAPER_COLOR, "marker": "*", "s": 160, "zorder": 6,
+              "edgecolor": "black", "linewidth": 0.5}
+PAPER_BAND = {"color": PAPER_COLOR, "alpha": 0.12, "lw": 0}
+BOUND_STYLES = {
+    "amdahl": {"color": "black", "ls": ":", "lw": 1.6},
+    "lock": {"color": "0.45", "ls": "-.", "lw": 1.6},
+    "capacity": {"color": "black", "ls": "--", "lw": 1.2},
+}
+# tab10 without its grey and brown (bounds are black and grey) nor red
+# (the paper's colour).
+DESIGN_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#e377c2", "#17becf",
+                 "#bcbd22", "#8c564b"]
+
+
+def design_palette(designs) -> dict[str, str]:
+    """A distinct colour per design, in the order given."""
+    return {d: DESIGN_COLORS[k % len(DESIGN_COLORS)] for k, d in enumerate(designs)}
+
+
+def cpu_axis(ax, cpus, axis: str = "x", log: bool = True, label: str = "CPUs") -> None:
+    """An axis of CPU counts: log base 2 when *log*, ticked at exactly the
+    counts run (1, 2, 4 ... 32), labelled as integers rather than 2^k."""
+    ticks = sorted({int(c) for c in cpus})
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    if log:
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=2)
+    a.set_major_locator(FixedLocator(ticks))
+    fmt = ScalarFormatter()
+    fmt.set_scientific(False)
+    a.set_major_formatter(fmt)
+    a.set_minor_locator(NullLocator())
+    (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)
+
+
+def log2_axis(ax, values, axis: str = "y", label: str | None = None) -> None:
+    """A log base 2 axis ticked at every power of two the *values* span
+    (0.25, 0.5, 1, 2 ...), labelled as plain numbers."""
+    v = [float(x) for x in values if float(x) > 0]
+    lo, hi = math.floor(math.log2(min(v))), math.ceil(math.log2(max(v)))
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=2)
+    a.set_major_locator(FixedLocator([2.0 ** k for k in range(lo, hi + 1)]))
+    a.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    a.set_minor_locator(NullLocator())
+    if label is not None:
+        (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)
+
+
+def legend_outside(ax, **kw) -> None:
+    """The legend to the right of the axes, where it covers no data."""
+    kw.setdefault("fontsize", 9)
+    kw.setdefault("frameon", False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kw)
+
+
+def smallest_text_pt(fig: Figure) -> float:
+    """The smallest font size (points) of any visible, non-empty text in
+    *fig*: titles, labels, tick labels, legends, annotations."""
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes) if sizes else float("inf")
+
+
+def text_pt_at(fig: Figure, width_px: int, shown_px: int = 1000, dpi: float = 110) -> float:
+    """The smallest text of *fig*, in points, when its image *width_px*
+    wide (saved at *dpi*) is shown *shown_px* wide at 100 pixels per inch
+    (a page-width figure on screen)."""
+    return smallest_text_pt(fig) * (shown_px / width_px) * (dpi / 100)
