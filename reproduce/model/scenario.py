@@ -237,6 +237,14 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "threads": (0, 10_000), "calls_per_wakeup": (1, None), "bg_kernel_cycles": (1, None),
     "bg_user_cycles": (1, None), "spawn_pages": (0, 1000), "readyq_lines": (0, 64),
     "kernel_shared_lines": (0, 1024), "irq_per_tick": (0, 10_000), "irq_cycles_ratio": (0, 100),
+    "irq_burst": (1, 1000), "undeferrable_share": (-1, 0.95), "loop_bus_misses": (0, 1000),
+    "kernel_bus_share": (0, 1), "user_bus_share": (0, 1), "fsb_hz": (1, None),
+    "fsb_line_clocks": (1, None),
+}
+# Allowed words of the string parameters.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "irq_routing": ("cpu0", "spread", "lowest"), "idle_wakeup": ("ipi", "tick"),
+    "placement": ("idle", "same"),
 }
 
 
@@ -245,6 +253,8 @@ def check_params(*tables: P.Params) -> None:
     periods >= 1 tick.  Raises ConfigError naming the entry."""
     for t in tables:
         for key, v in t.items():
+            if key in CHOICES and v not in CHOICES[key]:
+                raise ConfigError(f"parameter {key}={v!r}: allowed are {', '.join(CHOICES[key])}")
             if isinstance(v, bool) or not isinstance(v, (int, float, list)):
                 continue
             if isinstance(v, list):
@@ -300,9 +310,14 @@ def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
     if s.background:
         W.start_system(k, w, ss.spawn(1)[0], with_containers=k.mm is not None)
         if k.tick_period:
+            ratio = w["irq_cycles_ratio"]
+            if w["undeferrable_share"] >= 0:
+                ratio = W.irq_ratio_for_share(w, w["undeferrable_share"])
             k.start_devices(w["irq_per_tick"] / k.tick_period,
-                            w["bg_kernel_cycles"] * w["irq_cycles_ratio"], w["irq_routing"],
-                            np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(11,))))
+                            w["bg_kernel_cycles"] * ratio, w["irq_routing"],
+                            np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(11,))),
+                            burst=w["irq_burst"], gap=int(w["irq_burst_gap"]),
+                            alternate=bool(w["irq_burst_alternate"]))
     k.start()
     t0 = WARMUP_TICKS * k.tick_period if k.tick_period else 0
     engine.run(until=t0)
@@ -323,8 +338,11 @@ def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
         prog = W.benchmark_loop(int(w["work_cycles"]), int(w["iteration_cycles"]),
                                 int(w["call_every"]), int(w["call_cycles"]))
         container = k.mm.container_create() if k.mm is not None else None
+        # placement "same": created on CPU 0 (where the shell that starts
+        # them runs); matters only under affinity, which keeps them there.
+        home = 0 if w["placement"] == "same" and k.affinity else None
         bench.add(k.create_process(f"bench{i}", "benchmark", prog, int(w["priority"]),
-                                   container=container))
+                                   container=container, cpu=home))
     k.admit()
     limit = t0 + 40 * int(w["work_cycles"]) * int(w["processes"])
     engine.run(until=limit)
@@ -375,6 +393,12 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
     readyq_bounces = sum(lines.bounces for lines in k.readyq.lines)
     counters = dict(k.counters)
     counters["readyq_bounces"] = readyq_bounces
+    for c in k.cores:
+        counters[f"irqs_cpu{c.id}"] = c.irqs
+    # The benchmark's own user-mode cycles (wall cycles in user mode: a loop
+    # slowed by the bus takes more of them than its solo work).
+    counters["bench_user_cycles"] = sum(t.user_cycles for t in k.threads
+                                        if t.process.kind == "benchmark")
     calls = sum(st.acquisitions for l in k.policy.locks for st in [l.stat]) \
         if k.policy.locks else counters["entries"]
     return Result(s, elapsed, modes, total, locks, by_entry, counters, memory,
