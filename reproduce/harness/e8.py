@@ -95,7 +95,8 @@ def hypotheses() -> dict[str, Hypothesis]:
 def variants(hs: dict[str, Hypothesis]) -> list[tuple[str, ...]]:
     """Every cause alone, then every pair that does not set one parameter
     twice (two routings, two uses of one free parameter)."""
-    out: list[tuple[str, ...]] = [("baseline",)] + [(n,) for n in hs]
+    out: list[tuple[str, ...]] = [("baseline",)]
+    out += [(n,) for n in hs]
     for a, b in itertools.combinations(hs, 2):
         ha, hb = hs[a], hs[b]
         keys_a = set(ha.overrides) | ({ha.free} if ha.free else set())
@@ -157,7 +158,7 @@ class _Fit:
     def up(self, base: dict) -> pd.DataFrame:
         """UP runs with ``bg_kernel_cycles`` refitted to the UP kernel share."""
         prev = None
-        for _ in range(4):
+        for _ in range(6):
             up = self._sweep(C.up_scenarios(self.bg, self.seeds, base))
             share = float(up["kernel"].mean())
             if abs(share - self.t["up_kernel"]) <= self.tol:
@@ -173,7 +174,7 @@ class _Fit:
         the slowdown at the overhead kept."""
         prev = None
         slow = 0.0
-        for _ in range(4):
+        for _ in range(6):
             mp = self._sweep(C.mp1_scenarios(self.bg, self.ovh, self.seeds, base))
             slow = float((mp["cycles"].to_numpy() / up["cycles"].to_numpy()).mean() - 1)
             if abs(slow - self.t["mp_on_up_slowdown"]) <= 1e-3:
@@ -200,7 +201,8 @@ class _Fit:
         slow = self.mp1(base, up)
         smp = self.smp(base)
         sp = up["cycles"].to_numpy() / smp["cycles"].to_numpy()
-        return float(sp.mean()), {"up": up, "smp": smp, "speedup": sp, "mp_on_up": slow}
+        return float(sp.mean()), {"up": up, "smp": smp, "speedup": sp, "mp_on_up": slow,
+                                  "cal": (self.bg, self.ovh)}
 
 
 def _fit_variant(names: tuple[str, ...], seeds: list[int], start: tuple[int, int],
@@ -251,6 +253,9 @@ def _fit_variant(names: tuple[str, ...], seeds: list[int], start: tuple[int, int
             reached = abs(s - target) <= 0.02
     base = fit.base(free, value)
     up, smp, sp, slow = runs["up"], runs["smp"], runs["speedup"], runs["mp_on_up"]
+    # The predictions run with the calibration of the trial kept (a later
+    # trial, e.g. the other end of the bracket, may have moved it).
+    fit.bg, fit.ovh = runs["cal"]
     # Predictions: affinity off, priority raised, time slices.
     aff = fit.smp(base, affinity=False)
     pri = fit.smp(base, overrides={"priority": PRIORITY})
