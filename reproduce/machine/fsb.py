@@ -72,18 +72,24 @@ def _throughput(mu_a: float, mu_b: float) -> float:
     return float(p[1] + p[3])
 
 
-def stretch(mu: float, mu_other: float) -> float:
-    """How many times longer a source of solo bus share *mu* takes beside a
-    source of share *mu_other* (>= 1; 1 if either is 0)."""
-    for name, v in (("mu", mu), ("mu_other", mu_other)):
-        if not 0.0 <= v <= 1.0:
-            raise ConfigError(f"{name}={v!r}: a bus share must be in [0, 1]")
+def stretch_chain(mu: float, mu_other: float) -> float:
+    """The stretch solved from the five-state chain (:func:`_throughput`);
+    loses precision when a share is tiny (below ~1e-6)."""
     mu, mu_other = min(mu, MU_MAX), min(mu_other, MU_MAX)
     if mu == 0.0 or mu_other == 0.0:
         return 1.0
-    solo = mu                         # solo: one transaction per (c + b), b = 1
-    # Never below 1: the solve's rounding when mu_other is tiny.
-    return max(1.0, solo / _throughput(mu, mu_other))
+    return mu / _throughput(mu, mu_other)   # solo: one transaction per (c + b), b = 1
+
+
+def stretch(mu: float, mu_other: float) -> float:
+    """How many times longer a source of solo bus share *mu* takes beside a
+    source of share *mu_other*: 1 + mu * mu_other, the chain's solution in
+    closed form (checked against :func:`stretch_chain` and, for equal
+    shares, the M/M/1//2 of :mod:`reproduce.reference.theory`)."""
+    for name, v in (("mu", mu), ("mu_other", mu_other)):
+        if not 0.0 <= v <= 1.0:
+            raise ConfigError(f"{name}={v!r}: a bus share must be in [0, 1]")
+    return 1.0 + min(mu, MU_MAX) * min(mu_other, MU_MAX)
 
 
 class Bus:

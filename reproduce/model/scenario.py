@@ -33,7 +33,7 @@ SWITCHES = ("background", "readyq_bounce", "kernel_data_bounce", "spin_slowdown"
 IDEAL_ZERO = ("trap", "locked_rmw", "line_transfer", "memory_access", "context_switch",
               "cr3_load", "mp_entry_overhead", "spin_slowdown", "timer_insert",
               "ipi_send", "ipi_receive", "page_fault", "page_alloc", "pgdir_copy",
-              "cache_refill")
+              "cache_refill", "rdtsc", "page_walk")
 
 
 @dataclass(frozen=True)
