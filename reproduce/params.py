@@ -95,14 +95,21 @@ RANGES: dict[str, tuple[float, float]] = {
     "bg_user_cycles": (1, 100_000_000), "irq_hz": (0, 1_000_000), "irq_cycles_ratio": (0, 100),
     "manager_period_ms": (1, 1_000_000),
     "spawn_hz": (0, 1000), "spawn_heap_prob": (0, 1), "spawn_pages": (0, 1000),
+    "irq_burst": (1, 1000), "irq_burst_gap": (0, 10_000_000), "undeferrable_share": (-1, 0.95),
+    "loop_bus_misses": (0, 1000), "kernel_bus_share": (0, 1), "user_bus_share": (0, 1),
+    "fsb_hz": (1_000_000, 10_000_000_000), "fsb_line_clocks": (1, 1000),
 }
-CHOICES: dict[str, tuple[str, ...]] = {"irq_routing": ("cpu0", "spread")}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "irq_routing": ("cpu0", "spread", "lowest"), "idle_wakeup": ("ipi", "tick"),
+    "placement": ("idle", "same"),
+}
 # Switches: true or false, whatever a file writes.
-BOOLEAN_KEYS = frozenset({"affinity", "wake_together", "shared_bus"})
+BOOLEAN_KEYS = frozenset({"affinity", "wake_together", "shared_bus", "irq_burst_alternate"})
 # Keys that take an integer even where a file writes 4.0 (counts, cycles).
 INTEGER_KEYS = frozenset(k for k in RANGES if k not in (
     "kernel_bus_rate", "timer_phase_skew", "active_fraction", "calls_per_wakeup",
-    "irq_hz", "irq_cycles_ratio", "spawn_hz", "spawn_heap_prob"))
+    "irq_hz", "irq_cycles_ratio", "spawn_hz", "spawn_heap_prob", "irq_burst",
+    "undeferrable_share", "loop_bus_misses", "kernel_bus_share", "user_bus_share"))
 
 
 def spec(key: str, default: Any) -> Spec:

@@ -44,24 +44,81 @@ def paper_targets() -> dict[str, float]:
             "mp_on_up_slowdown": float(claims.loc["mp_on_up_slowdown", "value"])}
 
 
-def _up_kernel_share(bg_kernel_cycles: float, seeds=SEEDS) -> float:
-    from ..model.scenario import Scenario, simulate
-    vals = [simulate(Scenario(cpus=1, kernel="up", seed=s, calibrated=False,
-                              overrides={"bg_kernel_cycles": int(round(bg_kernel_cycles))})
-                     ).table1()["kernel"] for s in seeds]
+def _variant(cpus: int, kernel: str, seed: int, base: dict[str, Any] | None,
+             ov: dict[str, Any]) -> Scenario:
+    """A scenario of the fit: *base* (Scenario fields, its ``overrides``
+    merged under *ov*) on *cpus* CPUs with the *kernel* build, uncalibrated."""
+    kw = dict(base or {})
+    merged = dict(kw.pop("overrides", {}) or {})
+    merged.update(ov)
+    return Scenario(cpus=cpus, kernel=kernel, seed=seed, calibrated=False,
+                    overrides=merged, **kw)
+
+
+def up_scenarios(bg_kernel_cycles: int, seeds=SEEDS,
+                 base: dict[str, Any] | None = None) -> list[Scenario]:
+    """The UP-kernel runs whose kernel share is fitted to Table 1's UP row."""
+    return [_variant(1, "up", s, base, {"bg_kernel_cycles": int(bg_kernel_cycles)})
+            for s in seeds]
+
+
+def mp1_scenarios(bg_kernel_cycles: int, overhead: int, seeds=SEEDS,
+                  base: dict[str, Any] | None = None) -> list[Scenario]:
+    """The MP-kernel runs on one CPU whose slowdown is fitted to 2%."""
+    return [_variant(1, "mp", s, base, {"bg_kernel_cycles": int(bg_kernel_cycles),
+                                        "mp_entry_overhead": int(overhead)}) for s in seeds]
+
+
+def _up_kernel_share(bg_kernel_cycles: float, seeds=SEEDS,
+                     base: dict[str, Any] | None = None) -> float:
+    vals = [simulate(s).table1()["kernel"]
+            for s in up_scenarios(int(round(bg_kernel_cycles)), seeds, base)]
     return float(np.mean(vals))
 
 
-def _mp_slowdown(bg_kernel_cycles: int, overhead: int, seeds=SEEDS) -> float:
-    from ..model.scenario import Scenario, simulate
-    ratios = []
-    for s in seeds:
-        ov = {"bg_kernel_cycles": bg_kernel_cycles}
-        up = simulate(Scenario(cpus=1, kernel="up", seed=s, calibrated=False, overrides=ov))
-        ov["mp_entry_overhead"] = overhead
-        mp = simulate(Scenario(cpus=1, kernel="mp", seed=s, calibrated=False, overrides=ov))
-        ratios.append(mp.cycles / up.cycles)
+def _mp_slowdown(bg_kernel_cycles: int, overhead: int, seeds=SEEDS,
+                 base: dict[str, Any] | None = None) -> float:
+    ups = up_scenarios(bg_kernel_cycles, seeds, base)
+    mps = mp1_scenarios(bg_kernel_cycles, overhead, seeds, base)
+    ratios = [simulate(m).cycles / simulate(u).cycles for u, m in zip(ups, mps)]
     return float(np.mean(ratios)) - 1.0
+
+
+def share_step(bg_kernel_cycles: float, share: float, target: float,
+               prev: tuple[float, float] | None = None) -> int:
+    """Next guess of ``bg_kernel_cycles`` for a UP kernel share *target*,
+    from *share* measured at *bg_kernel_cycles*.  The system threads' work
+    comes per tick, so the share is about proportional to their mean call
+    cost: scale by target/share; with a previous point *prev* =
+    (bg, share), a secant through both.  A fast start for a fit, which
+    :func:`bisect` would reach more slowly."""
+    if not 0.0 < share <= 1.0:
+        raise RuntimeError(f"UP kernel share {share!r} at bg_kernel_cycles="
+                           f"{bg_kernel_cycles}: cannot step from it")
+    x = bg_kernel_cycles * target / share
+    # A saturated kernel (share ~ 1: the benchmark starves) says only "less".
+    if prev is not None and max(share, prev[1]) < 0.99 and prev[1] != share \
+            and prev[0] != bg_kernel_cycles:
+        slope = (share - prev[1]) / (bg_kernel_cycles - prev[0])
+        if slope > 0:
+            x = bg_kernel_cycles + (target - share) / slope
+    return max(1, int(round(x)))
+
+
+def overhead_step(overhead: float, slowdown: float, target: float, entries: float,
+                  up_cycles: float, prev: tuple[float, float] | None = None) -> int:
+    """Next guess of ``mp_entry_overhead`` for an MP-on-UP slowdown *target*:
+    every kernel entry pays it once, so the slowdown moves by about
+    *entries* / *up_cycles* per cycle of overhead; with a previous point
+    *prev* = (overhead, slowdown), a secant through both."""
+    slope = entries / up_cycles if up_cycles > 0 and entries > 0 else 0.0
+    if prev is not None and prev[0] != overhead and prev[1] != slowdown:
+        s = (slowdown - prev[1]) / (overhead - prev[0])
+        if s > 0:
+            slope = s
+    if slope <= 0:
+        return int(round(overhead))
+    return max(0, int(round(overhead + (target - slowdown) / slope)))
 
 
 def bisect(f, target: float, lo: float, hi: float, iters: int = 40, tol: float = 1e-4) -> float:

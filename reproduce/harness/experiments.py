@@ -13,4 +13,5 @@ from .beyond import DESIGNS, LOCK_DESIGNS, SCALING_CPUS  # noqa: F401
 from .paper import *  # noqa: F401,F403
 from .paper import (SEEDS, STATUSES, headline, paper_claims, paper_range,  # noqa: F401
                     paper_table1, summary_table, table1_comparison)
+from . import e8  # noqa: F401  (registers E8)
 from .registry import EXPERIMENTS, Experiment, register  # noqa: F401

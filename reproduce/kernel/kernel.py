@@ -46,6 +46,7 @@ from ..errors import ConfigError, InvariantError
 from ..machine.cacheline import HIT, MISS, TRANSFER, CacheLine
 from ..machine.cpu import CPU, IDLE, KERNEL, SPIN, USER
 from ..machine.engine import Engine
+from ..machine.fsb import MU_MAX, Bus, line_cycles, solo_share
 from ..machine.memory import PhysicalMemory
 from ..params import Params
 from .locking import LockPolicy
@@ -57,6 +58,13 @@ from .proc import (BLOCKED, CALL, EXIT, RUN, RUNNING, SLEEP, SPAWN, THREAD, TOUC
 from .sched import ReadyQueue
 
 BUILDS = ("up", "mp")
+# Delivery of device interrupts (workload table, irq_routing): fixed to the
+# boot CPU (8259 through virtual wire, or I/O APIC fixed mode), rotating over
+# the CPUs, or lowest priority with the task priority raised in the kernel
+# (the I/O APIC picks a CPU that is not in the kernel, if any).
+IRQ_ROUTINGS = ("cpu0", "spread", "lowest")
+# How a halted CPU learns of new work: a reschedule IPI, or its next tick.
+IDLE_WAKEUPS = ("ipi", "tick")
 
 # What started a critical section (``Core.section``): a trap from user mode
 # or the halt pays the trap and the MP entry costs; a further part of a path
@@ -83,7 +91,8 @@ class Core:
                  "pending_irqs",
                  "ticks", "entry", "subsys", "key", "lock", "work_left", "seg_start", "factor",
                  "req_tsc", "acq_tsc", "bounced", "lock_cycles", "hold", "kicked",
-                 "next", "section", "part", "covers", "runner", "fwd_cost", "fwd_irq", "event")
+                 "next", "section", "part", "covers", "runner", "fwd_cost", "fwd_irq", "event",
+                 "irqs", "bus_mu", "bus_stretch", "bus_work", "bus_seg")
 
     def __init__(self, cpu: CPU) -> None:
         self.id = cpu.id
@@ -120,6 +129,13 @@ class Core:
         self.runner: Core = self
         self.fwd_cost = 0
         self.fwd_irq = False
+        self.irqs = 0                # device interrupts delivered here
+        # A user run slowed by the other CPUs' bus traffic (machine.fsb):
+        # its solo bus share (0: not slowed), stretch, work left at bus_seg.
+        self.bus_mu = 0.0
+        self.bus_stretch = 1.0
+        self.bus_work = 0.0
+        self.bus_seg = 0
 
 
 class Kernel:
@@ -207,6 +223,28 @@ class Kernel:
         self._fwd_resume_cb = self._fwd_resume
         if self._fwd:
             self.counters["forwards"] = 0
+        # The paper's lock instrumentation reads the TSC at request, acquire
+        # and release (section 4); each RDTSC costs its cycles in the hold.
+        self._tsc_reads: int = 3 * costs["rdtsc"]
+        self._page_walk: int = costs["page_walk"]
+        self._idle_tick = sched["idle_wakeup"] == "tick"
+        if sched["idle_wakeup"] not in IDLE_WAKEUPS:
+            raise ConfigError(f"idle_wakeup={sched['idle_wakeup']!r}: allowed are "
+                              f"{', '.join(IDLE_WAKEUPS)}")
+        # The shared front-side bus (machine.fsb): on with more than one CPU
+        # and a benchmark loop that misses in L2.
+        line = line_cycles(costs["clock_hz"], costs["fsb_hz"], costs["fsb_line_clocks"])
+        self._loop_mu = solo_share(sched["loop_bus_misses"], line)
+        self._kernel_mu = min(MU_MAX, float(costs["kernel_bus_share"]))
+        self._user_mu = min(MU_MAX, float(costs["user_bus_share"]))
+        self._fsb = ncpus > 1 and self._loop_mu > 0
+        self.bus = Bus()
+        self._dev: tuple = ()
+        self._dev_next = 0
+        self._dev_burst = 0.0
+        self._dev_gap = 0
+        self._dev_alternate = True
+        self._dev_rng: Any = None
 
     # ------------------------------------------------------------------ boot
     def boot(self) -> None:
@@ -270,6 +308,8 @@ class Kernel:
     def admit(self) -> None:
         """Wake halted CPUs that have work queued (after threads were created
         from outside a kernel path, e.g. by the benchmark harness)."""
+        if self._idle_tick:
+            return                   # halted CPUs find it at their next tick
         for core in self.cores:
             if core.thread is None and core.cpu.mode == IDLE and not core.kicked \
                     and self.readyq.first_for(core.id) is not None:
@@ -290,6 +330,8 @@ class Kernel:
             lines.bounces = 0
         for k in self.counters:
             self.counters[k] = 0
+        for core in self.cores:
+            core.irqs = 0
         self.kcycles = {}
 
     # ----------------------------------------------------------- user mode
@@ -315,6 +357,9 @@ class Kernel:
                     continue
                 now = self.engine.now
                 core.cpu.set_mode(USER, now)
+                if self._fsb:
+                    self._bus_run(core, t, cycles, now)
+                    return
                 core.user_end = now + cycles
                 core.event = self.engine.at(core.user_end, self._user_done_cb, core)
                 return
@@ -342,14 +387,69 @@ class Kernel:
         t = core.thread
         assert t is not None         # a user run belongs to a thread
         t.user_cycles += self.engine.now - core.cpu.since
+        core.bus_mu = 0.0
         self._resume(core)
+
+    # ------------------------------------------------- the front-side bus
+    def _bus_share(self, core: Core) -> float:
+        """The share of the bus *core*'s CPU uses in its present mode: the
+        loop's or other user code's, the kernel's; none spinning in its own
+        cache or halted."""
+        mode = core.cpu.mode
+        if mode == USER:
+            t = core.thread
+            return self._loop_mu if t is not None and t.process.kind == "benchmark" \
+                else self._user_mu
+        return self._kernel_mu if mode == KERNEL else 0.0
+
+    def _bus_stretch_of(self, core: Core) -> float:
+        other = 0.0
+        for o in self.cores:
+            if o is not core:
+                other += self._bus_share(o)
+        return self.bus.stretch(core.bus_mu, min(MU_MAX, other))
+
+    def _bus_run(self, core: Core, t: Thread, cycles: int, now: int) -> None:
+        """Start a user run of *cycles* solo cycles; a benchmark loop's run
+        is stretched by the bus traffic of the other CPUs, re-timed each
+        time one of them changes mode (``_bus_update``)."""
+        core.bus_mu = self._loop_mu if t.process.kind == "benchmark" else 0.0
+        st = 1.0
+        if core.bus_mu:
+            core.bus_work = float(cycles)
+            core.bus_seg = now
+            st = core.bus_stretch = self._bus_stretch_of(core)
+        core.user_end = now + math.ceil(cycles * st)
+        core.event = self.engine.at(core.user_end, self._user_done_cb, core)
+        self._bus_update(now)
+
+    def _bus_update(self, now: int) -> None:
+        """A CPU changed mode: re-time every stretched user run whose
+        stretch changed."""
+        for core in self.cores:
+            if not core.bus_mu or core.cpu.mode != USER:
+                continue
+            new = self._bus_stretch_of(core)
+            if new == core.bus_stretch:
+                continue
+            core.bus_work -= (now - core.bus_seg) / core.bus_stretch
+            core.bus_seg = now
+            core.bus_stretch = new
+            if core.event is not None:
+                self.engine.cancel(core.event)
+            core.user_end = now + max(0, math.ceil(core.bus_work * new))
+            core.event = self.engine.at(core.user_end, self._user_done_cb, core)
 
     def _touch(self, core: Core, t: Thread, va: int) -> list:
         """A user write to *va*; returns the page faults the MMU raised (the
         handler of ``vm`` has already resolved them)."""
         if self.mm is None or t.process.container is None:
             return []
-        return self.mm.access(core.cpu, t.process.container, va, True, True)
+        walks = core.cpu.walks
+        faults = self.mm.access(core.cpu, t.process.container, va, True, True)
+        # Each TLB miss walks the page tables: user time of the thread.
+        t.refill += (core.cpu.walks - walks) * self._page_walk
+        return faults
 
     # ---------------------------------------------------------- interrupts
     def _interrupt(self, core: Core, entry: str, subsys: str, path: Callable[..., int],
@@ -370,18 +470,29 @@ class Kernel:
         if not self._interrupt(core, "timer", "timer", self._p_tick, None):
             core.pending_ticks += 1
 
-    def start_devices(self, rate: float, mean_cycles: float, routing: str, rng) -> None:
+    def start_devices(self, rate: float, mean_cycles: float, routing: str, rng,
+                      burst: float = 1.0, gap: int = 0, alternate: bool = True) -> None:
         """Device interrupts (the cluster's Ethernet: replication traffic,
-        heartbeats): a Poisson stream of *rate* per cycle, each handler
-        costing exponential cycles of mean *mean_cycles*, delivered to CPU 0
-        (``routing="cpu0"``, the IO-APIC's fixed mode) or to the CPUs in turn
-        (``"spread"``).  Their own random stream keeps them independent of
+        heartbeats): *rate* per cycle on average, each handler costing
+        exponential cycles of mean *mean_cycles*, delivered as *routing*
+        says (``IRQ_ROUTINGS``).  With *burst* > 1 they come in bursts (a
+        replication message is several back-to-back frames): bursts are a
+        Poisson stream, each of a geometric number of interrupts of mean
+        *burst*, *gap* cycles apart; with *alternate* each interrupt of a
+        burst is routed on its own, else the whole burst goes where its first
+        one went.  Their own random stream keeps them independent of
         everything else."""
-        if routing not in ("cpu0", "spread"):
-            raise ConfigError(f"irq_routing={routing!r}: allowed are cpu0, spread")
+        if routing not in IRQ_ROUTINGS:
+            raise ConfigError(f"irq_routing={routing!r}: allowed are {', '.join(IRQ_ROUTINGS)}")
         if rate <= 0 or mean_cycles <= 0:
             return
-        self._dev = (1.0 / rate, float(mean_cycles), routing, _exponentials(rng))
+        self._dev_burst = float(burst) if burst > 1 else 0.0
+        self._dev_gap = int(gap)
+        self._dev_alternate = bool(alternate)
+        self._dev_rng = rng
+        # Bursts keep the mean interrupt rate: bursts come *burst* times rarer.
+        gap_mean = (1.0 / rate) * (self._dev_burst or 1.0)
+        self._dev = (gap_mean, float(mean_cycles), routing, _exponentials(rng))
         self._dev_next = 0
         self._device_arm()
 
@@ -389,15 +500,48 @@ class Kernel:
         gap, _, _, z = self._dev
         self.engine.after(max(1, int(next(z) * gap)), self._device)
 
-    def _device(self, _: Any) -> None:
-        _, mean, routing, z = self._dev
-        cycles = max(1, int(next(z) * mean))
+    def _irq_target(self) -> Core:
+        """The CPU the interrupt controller delivers the next interrupt to."""
+        routing = self._dev[2]
         if routing == "cpu0":
-            core = self.cores[0]
-        else:
-            core = self.cores[self._dev_next % len(self.cores)]
-            self._dev_next += 1
+            return self.cores[0]
+        n = len(self.cores)
+        if routing == "lowest":
+            for i in range(n):
+                core = self.cores[(self._dev_next + i) % n]
+                if core.cpu.mode in (USER, IDLE):
+                    self._dev_next += i + 1
+                    return core
+        core = self.cores[self._dev_next % n]
+        self._dev_next += 1
+        return core
+
+    def _device(self, _: Any) -> None:
+        if self._dev_burst:
+            self._device_burst()
+            return
+        cycles = max(1, int(next(self._dev[3]) * self._dev[1]))
+        core = self._irq_target()
         self._device_arm()
+        self._deliver_irq(core, cycles)
+
+    def _device_burst(self) -> None:
+        """A burst starts: its interrupts now and every ``gap`` cycles."""
+        n = int(self._dev_rng.geometric(1.0 / self._dev_burst))
+        z, mean = self._dev[3], self._dev[1]
+        first = self._irq_target()
+        for i in range(n):
+            cycles = max(1, int(next(z) * mean))
+            target = None if self._dev_alternate and i else first
+            self.engine.after(i * self._dev_gap, self._device_one, (target, cycles))
+        self._device_arm()
+
+    def _device_one(self, arg: tuple) -> None:
+        target, cycles = arg
+        self._deliver_irq(target if target is not None else self._irq_target(), cycles)
+
+    def _deliver_irq(self, core: Core, cycles: int) -> None:
+        core.irqs += 1
         if not self._interrupt(core, "irq", "io", self._p_irq, cycles):
             core.pending_irqs.append(cycles)
 
@@ -411,7 +555,12 @@ class Kernel:
         t = core.thread
         assert t is not None         # user mode runs a thread
         t.user_cycles += now - core.cpu.since
-        t.pending = (RUN, core.user_end - now)
+        if core.bus_mu:
+            left = core.bus_work - (now - core.bus_seg) / core.bus_stretch
+            t.pending = (RUN, max(0, math.ceil(left)))
+            core.bus_mu = 0.0
+        else:
+            t.pending = (RUN, core.user_end - now)
         if core.event is not None:   # the user run's end, maybe far ahead
             self.engine.cancel(core.event)
 
@@ -465,6 +614,8 @@ class Kernel:
             self._run_path(core)
             return
         core.cpu.set_mode(SPIN, now)
+        if self._fsb:
+            self._bus_update(now)      # the spinner's bus share changed
         # The spinner's first pass went over the bus while the holder works.
         self._interfere(lock, self._bus_cycles(ops))
 
@@ -478,6 +629,8 @@ class Kernel:
         runner = core.runner
         cpu = runner.cpu
         cpu.set_mode(KERNEL, now)
+        if self._fsb:
+            self._bus_update(now)
         section = core.section
         lock = core.lock
         cycles = self._trap if section == SECTION_TRAP else \
@@ -486,7 +639,7 @@ class Kernel:
         if lock is not None:
             acq = core.acq_tsc = now + cpu.tsc_offset      # RDTSC
             waited = acq - core.req_tsc
-            cycles += core.lock_cycles
+            cycles += core.lock_cycles + self._tsc_reads     # lock_stat's three TSC reads
             if waited > 0:
                 lock.row(core.key, core.id).wait(waited, core.bounced)
         kcost = 0
@@ -611,6 +764,8 @@ class Kernel:
                 self._enter(core, "ipi", "sched", self._p_ipi, None)
                 return
             core.cpu.set_mode(IDLE, self.engine.now)
+            if self._fsb:
+                self._bus_update(self.engine.now)
             return
         self._resume(core)
 
@@ -960,6 +1115,8 @@ class Kernel:
                     return 0         # this CPU will pick it when it leaves
                 continue
             if other.thread is None and other.cpu.mode == IDLE and not other.kicked:
+                if self._idle_tick:
+                    return 0         # it finds the work at its next tick
                 other.kicked = True
                 self.counters["ipis"] += 1
                 self.engine.after(self.c["ipi_send"], self._ipi, other)

@@ -41,7 +41,7 @@ IDEAL_ZERO = ("trap", "locked_rmw", "line_transfer", "memory_access", "kernel_bu
               "context_switch",
               "cr3_load", "mp_entry_overhead", "timer_insert",
               "ipi_send", "ipi_receive", "page_fault", "page_alloc", "pgdir_copy",
-              "cache_refill")
+              "cache_refill", "rdtsc", "page_walk")
 
 
 # Upper bounds that keep every run finite: cycles simulated (an hour at
@@ -541,9 +541,14 @@ def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
     if s.background:
         W.start_system(k, w, ss.spawn(1)[0], with_containers=k.mm is not None)
         if k.tick_period:
+            ratio = w["irq_cycles_ratio"]
+            if w["undeferrable_share"] >= 0:
+                ratio = W.irq_ratio_for_share(w, w["undeferrable_share"])
             k.start_devices(w["irq_hz"] / k.c["clock_hz"],
-                            w["bg_kernel_cycles"] * w["irq_cycles_ratio"], w["irq_routing"],
-                            np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(11,))))
+                            w["bg_kernel_cycles"] * ratio, w["irq_routing"],
+                            np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(11,))),
+                            burst=w["irq_burst"], gap=int(w["irq_burst_gap"]),
+                            alternate=bool(w["irq_burst_alternate"]))
     k.start()
     t0 = WARMUP_TICKS * k.tick_period if k.tick_period else 0
     engine.run(until=t0)
@@ -564,8 +569,11 @@ def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
         prog = W.benchmark_loop(int(w["work_cycles"]), int(w["iteration_cycles"]),
                                 int(w["call_every"]), int(w["call_cycles"]))
         container = k.mm.container_create() if k.mm is not None else None
+        # placement "same": created on CPU 0 (where the shell that starts
+        # them runs); matters only under affinity, which keeps them there.
+        home = 0 if w["placement"] == "same" and k.affinity else None
         bench.add(k.create_process(f"bench{i}", "benchmark", prog, int(w["priority"]),
-                                   container=container))
+                                   container=container, cpu=home))
     k.admit()
     limit = t0 + run_cycles(s, w)
     engine.run(until=limit)
@@ -622,6 +630,12 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
     readyq_bounces = sum(lines.bounces for lines in k.readyq.lines)
     counters = dict(k.counters)
     counters["readyq_bounces"] = readyq_bounces
+    for c in k.cores:
+        counters[f"irqs_cpu{c.id}"] = c.irqs
+    # The benchmark's own user-mode cycles (wall cycles in user mode: a loop
+    # slowed by the bus takes more of them than its solo work).
+    counters["bench_user_cycles"] = sum(t.user_cycles for t in k.threads
+                                        if t.process.kind == "benchmark")
     calls = sum(st.acquisitions for l in k.policy.locks for st in [l.stat]) \
         if k.policy.locks else counters["entries"]
     return Result(s, elapsed, modes, total, locks, by_entry, counters, memory,

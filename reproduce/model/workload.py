@@ -168,6 +168,36 @@ def synthetic_loop(rng: np.random.Generator, user_mean: float, kernel_mean: floa
             yield (CALL, k, "sched")
 
 
+def thread_calls_per_tick(w) -> float:
+    """Mean kernel calls per tick the system threads make (as
+    :func:`start_system` creates them): each active thread
+    ``calls_per_wakeup`` per period, the cluster manager one per wake-up
+    plus two per job it spawns (``spawn_hz`` a second)."""
+    nthreads = int(w["threads"])
+    nactive = int(round(nthreads * w["active_fraction"]))
+    periods = [ticks_of(ms, w) for ms in w["period_ms"]]
+    if nactive < 2 or not w["timer_hz"]:
+        return 0.0
+    calls = 1.0 / ticks_of(w["manager_period_ms"], w)    # the cluster manager's call
+    calls += 2.0 * w["spawn_hz"] / w["timer_hz"]         # and two per job
+    calls += 4 * w["calls_per_wakeup"] / periods[0]      # replication, four threads
+    for i in range(5, nactive):
+        calls += w["calls_per_wakeup"] / periods[i % len(periods)]
+    return calls
+
+
+def irq_ratio_for_share(w, share: float) -> float:
+    """``irq_cycles_ratio`` that puts *share* of the background kernel work
+    (mean, per tick) into interrupt handlers: handlers cost share/(1-share)
+    of the threads' call work, spread over the ``irq_hz`` interrupts."""
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"undeferrable_share={share!r}: must be in [0, 1)")
+    if w["irq_hz"] <= 0 or not w["timer_hz"]:
+        return 0.0
+    irq_per_tick = w["irq_hz"] / w["timer_hz"]
+    return share / (1.0 - share) * thread_calls_per_tick(w) / irq_per_tick
+
+
 def _job_seeds(entropy: Any) -> Iterator[np.random.SeedSequence]:
     """The seeds of the dynamic processes, one per job, without end: their
     own streams, so the jobs spawned do not shift anybody else's draws."""
