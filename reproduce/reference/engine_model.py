@@ -23,7 +23,7 @@ from collections import deque
 from typing import Any
 
 from ..machine.engine import Engine
-from .simpy_model import KERNEL, SPIN, USER, summary, synthetic_streams
+from .simpy_model import KERNEL, SPIN, USER, Accounts, synthetic_streams
 from ..model.workload import synthetic_loop
 
 
@@ -33,27 +33,18 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
     """Simulate *horizon* cycles; return what :func:`simpy_model.run` returns."""
     engine = Engine()
     at = engine.at
-    modes = [[0, 0, 0] for _ in range(cpus)]
-    mode = [USER] * cpus
-    since = [0] * cpus
+    acc = Accounts(cpus)
+    switch, since = acc.switch, acc.since
     asked = [0] * cpus
     phases = [synthetic_loop(rng, user_mean, kernel_mean, distribution)
               for rng in synthetic_streams(seed, cpus)]
     waiting: deque[int] = deque()
     holder: list[int | None] = [None]
-    stat = {"acquisitions": 0, "contentions": 0, "holdtime_total": 0, "waittime_total": 0}
-
-    def switch(i: int, m: int, now: int) -> None:
-        modes[i][mode[i]] += now - since[i]
-        mode[i] = m
-        since[i] = now
 
     def grant(i: int, now: int) -> None:
         """CPU *i* owns the lock from *now*: its kernel phase starts."""
         holder[0] = i
-        if now > asked[i]:
-            stat["contentions"] += 1
-            stat["waittime_total"] += now - asked[i]
+        acc.granted(asked[i], now)
         switch(i, KERNEL, now)
         at(now + next(phases[i])[1], release, i)
 
@@ -70,8 +61,7 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
     def release(i: int) -> None:
         """CPU *i*'s kernel phase ended: hand the lock on, start a user phase."""
         now = engine.now
-        stat["acquisitions"] += 1
-        stat["holdtime_total"] += now - since[i]
+        acc.released(since[i], now)
         switch(i, USER, now)
         at(now + next(phases[i])[1], request, i)
         holder[0] = None
@@ -81,6 +71,4 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
     for i in range(cpus):
         at(next(phases[i])[1], request, i)
     engine.run(until=horizon)
-    for i in range(cpus):
-        switch(i, mode[i], horizon)
-    return summary(modes, horizon, engine.events, stat)
+    return acc.result(horizon, engine.events)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.workload import synthetic_loop
-from .simpy_model import KERNEL, SPIN, USER, summary, synthetic_streams
+from .simpy_model import KERNEL, SPIN, USER, Accounts, synthetic_streams
 
 
 def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
@@ -36,15 +36,8 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
     env = sim.Environment(trace=False, yieldless=False, random_seed="*",
                           set_numpy_random_seed=False)
     lock = sim.Resource("giant lock", capacity=1, monitor=False, env=env)
-    modes = [[0, 0, 0] for _ in range(cpus)]
-    mode = [USER] * cpus
-    since = [0] * cpus
-    stat = {"acquisitions": 0, "contentions": 0, "holdtime_total": 0, "waittime_total": 0}
-
-    def switch(i: int, m: int, now: int) -> None:
-        modes[i][mode[i]] += now - since[i]
-        mode[i] = m
-        since[i] = now
+    acc = Accounts(cpus)
+    switch = acc.switch
 
     class CPU(sim.Component):
         def setup(self, i: int, rng) -> None:
@@ -59,20 +52,15 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
                 switch(i, SPIN, asked)           # zero cycles if granted at once
                 yield self.request(lock)
                 got = int(env.now())
-                if got > asked:
-                    stat["contentions"] += 1
-                    stat["waittime_total"] += got - asked
+                acc.granted(asked, got)
                 switch(i, KERNEL, got)
                 yield self.hold(next(phases)[1])
                 now = int(env.now())
-                stat["acquisitions"] += 1
-                stat["holdtime_total"] += now - got
+                acc.released(got, now)
                 switch(i, USER, now)
                 self.release(lock)
 
     for i, rng in enumerate(synthetic_streams(seed, cpus)):
         CPU(i=i, rng=rng, env=env)
     env.run(till=horizon)
-    for i in range(cpus):
-        switch(i, mode[i], horizon)
-    return summary(modes, horizon, 0, stat)
+    return acc.result(horizon, 0)

@@ -36,6 +36,44 @@ from ..model.workload import synthetic_loop
 USER, KERNEL, SPIN = 0, 1, 2
 
 
+class Accounts:
+    """What every reference model counts, kept the same way by each: per-CPU
+    cycles by mode (user, kernel, spin), each interval closed at a switch and
+    the open one at the horizon, and the lock's lock_stat totals."""
+
+    __slots__ = ("modes", "mode", "since", "stat")
+
+    def __init__(self, cpus: int) -> None:
+        self.modes = [[0, 0, 0] for _ in range(cpus)]
+        self.mode = [USER] * cpus
+        self.since = [0] * cpus
+        self.stat = {"acquisitions": 0, "contentions": 0, "holdtime_total": 0,
+                     "waittime_total": 0}
+
+    def switch(self, i: int, m: int, now: int) -> None:
+        """CPU *i* enters mode *m* at cycle *now*."""
+        self.modes[i][self.mode[i]] += now - self.since[i]
+        self.mode[i] = m
+        self.since[i] = now
+
+    def granted(self, asked: int, got: int) -> None:
+        """The lock asked for at *asked* was granted at *got* (cycles)."""
+        if got > asked:
+            self.stat["contentions"] += 1
+            self.stat["waittime_total"] += got - asked
+
+    def released(self, got: int, now: int) -> None:
+        """A hold that began at *got* ended at *now*."""
+        self.stat["acquisitions"] += 1
+        self.stat["holdtime_total"] += now - got
+
+    def result(self, horizon: int, events: int) -> dict[str, Any]:
+        """Close every CPU's open interval at *horizon*; the run's summary."""
+        for i, m in enumerate(self.mode):
+            self.switch(i, m, horizon)
+        return summary(self.modes, horizon, events, self.stat)
+
+
 def synthetic_streams(seed: int, cpus: int) -> list[np.random.Generator]:
     """The per-CPU generators ``simulate`` gives the synthetic threads for
     *seed*: the scenario's SeedSequence spawns one child for the kernel, then
@@ -54,15 +92,8 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
 
     env = simpy.Environment()
     lock = simpy.Resource(env, capacity=1)
-    modes = [[0, 0, 0] for _ in range(cpus)]
-    mode = [USER] * cpus
-    since = [0] * cpus
-    stat = {"acquisitions": 0, "contentions": 0, "holdtime_total": 0, "waittime_total": 0}
-
-    def switch(i: int, m: int, now: int) -> None:
-        modes[i][mode[i]] += now - since[i]
-        mode[i] = m
-        since[i] = now
+    acc = Accounts(cpus)
+    switch = acc.switch
 
     def cpu(i: int, rng: np.random.Generator):
         # The phase lengths come from the very generator our simulator's
@@ -78,21 +109,16 @@ def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,
                     switch(i, SPIN, asked)
                 yield req
                 got = env.now
-                if got > asked:
-                    stat["contentions"] += 1
-                    stat["waittime_total"] += got - asked
+                acc.granted(asked, got)
                 switch(i, KERNEL, got)
                 yield env.timeout(next(phases)[1])
-                stat["acquisitions"] += 1
-                stat["holdtime_total"] += env.now - got
+                acc.released(got, env.now)
                 switch(i, USER, env.now)
 
     for i, rng in enumerate(synthetic_streams(seed, cpus)):
         env.process(cpu(i, rng))
     env.run(until=horizon)
-    for i in range(cpus):
-        switch(i, mode[i], horizon)
-    return summary(modes, horizon, _events(env), stat)
+    return acc.result(horizon, _events(env))
 
 
 def summary(modes: list[list[int]], horizon: int, events: int,
