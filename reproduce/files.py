@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping, Sequence
 
 
 def atomic_write(path: Path, write: Callable[[str], object], fsync: bool = True,
@@ -44,3 +44,15 @@ def atomic_write_text(path: Path, text: str, fsync: bool = True,
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             f.write(text)
     return atomic_write(path, write, fsync, tmp_prefix)
+
+
+def atomic_write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """Write *rows* (dicts with the same keys, in order) as CSV to *path*
+    atomically, the first row's keys as the header."""
+    import csv
+    import io
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return atomic_write_text(path, buf.getvalue())

@@ -220,7 +220,9 @@ def _fake_registry(calls: list) -> types.ModuleType:
         "T2": exp("T2", "Two tables", two, {}),
     }
     mod.summary_table = lambda: pd.DataFrame({"quantity": ["speedup"], "paper": [1.2],
-                                              "model": [1.25]})
+                                              "model": [1.25], "status": ["predicted"],
+                                              "verdict": ["miss"]})
+    mod.headline = lambda df: f"0 of {len(df)} genuine predictions match the paper"
     return mod
 
 
@@ -278,9 +280,11 @@ def test_experiments_missing_registry(capsys, monkeypatch):
 def test_summary(capsys, fake):
     code, out, err = run(capsys, "summary")
     assert code == 0, err
-    assert "speedup" in out and "1.25" in out and not out.startswith(" 0")
+    assert out.startswith("Verdict: 0 of 1 genuine predictions match the paper\n")
+    assert "speedup" in out and "1.25" in out
     code, out, err = run(capsys, "summary", "--json")
-    assert json.loads(out) == [{"quantity": "speedup", "paper": 1.2, "model": 1.25}]
+    assert json.loads(out) == [{"quantity": "speedup", "paper": 1.2, "model": 1.25,
+                                "status": "predicted", "verdict": "miss"}]
 
 
 def test_real_registry_lists_if_present(capsys):

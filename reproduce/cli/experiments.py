@@ -133,8 +133,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.json:
         print(df.to_json(orient="records"))
         return 0
-    head = getattr(mod, "headline", None)
-    if head is not None and "status" in df.columns:
-        print("Verdict: " + head(df))        # the genuine predictions, counted first
+    print("Verdict: " + mod.headline(df))      # the genuine predictions, counted first
     print(df.drop(columns=["note"], errors="ignore").to_string(index=False))
     return 0

@@ -177,19 +177,6 @@ def report(rows: list[dict[str, Any]], seconds: float) -> str:
     return "\n".join(lines)
 
 
-def write_csv(rows: list[dict[str, Any]], out: Path) -> None:
-    import csv
-    import io
-
-    from ..files import atomic_write_text
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, buf.getvalue())
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m reproduce.perf.cluster",
                                  description="Sweep throughput: serial, the process pool "
@@ -213,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = measure(workers=a.workers, reps=a.reps, seeds=a.seeds, horizon=a.horizon,
                    serial=not a.no_serial)
     print(report(rows, time.perf_counter() - t))
-    write_csv(rows, a.out)
+    from ..files import atomic_write_rows
+    atomic_write_rows(a.out, rows)
     print(f"\nwrote {a.out}")
     return 0
 

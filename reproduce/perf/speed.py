@@ -378,17 +378,9 @@ def fmt(v: Any) -> str:
 
 def write_csv(rows: list[dict[str, Any]], rat: dict[str, Any], out: Path) -> None:
     """One row per (case, version), the run's ratios repeated on every row."""
-    import csv
-    import io
-    buf = io.StringIO()
-    fields = list(rows[0]) + list(rat)
-    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({**r, **{k: (repr(v) if isinstance(v, float) else v) for k, v in rat.items()}})
-    from ..files import atomic_write_text
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, buf.getvalue())
+    from ..files import atomic_write_rows
+    ratios = {k: (repr(v) if isinstance(v, float) else v) for k, v in rat.items()}
+    atomic_write_rows(out, [{**r, **ratios} for r in rows])
 
 
 def main(argv: list[str] | None = None) -> int:
