@@ -148,7 +148,7 @@ class Kernel:
     def __init__(self, engine: Engine, mem: PhysicalMemory, ncpus: int, build: str,
                  policy: LockPolicy, costs: Params, sched: Params, rng, *,
                  mm: MemoryManager | None = None, debug: bool = False,
-                 switches: dict[str, bool] | None = None) -> None:
+                 switches: dict[str, bool] | None = None, fused: bool = True) -> None:
         if build not in BUILDS:
             raise ConfigError(f"kernel build {build!r}: allowed are {', '.join(BUILDS)}")
         if not isinstance(ncpus, int) or ncpus < 1:
@@ -245,6 +245,12 @@ class Kernel:
         self._dev_gap = 0
         self._dev_alternate = True
         self._dev_rng: Any = None
+        # The fused path (see its section below): allowed by the caller,
+        # taken by start() when nothing it leaves out is needed.
+        self._fused_allowed = fused
+        self.fused = False
+        self._one_lock: Spinlock | None = None
+        self._bus_stretches = True
 
     # ------------------------------------------------------------------ boot
     def boot(self) -> None:
@@ -259,7 +265,20 @@ class Kernel:
                 self.engine.at(self.tick_period + skew % self.tick_period, self._tick, core)
 
     def start(self) -> None:
-        """Every CPU picks its first thread (boot work is not measured)."""
+        """Every CPU picks its first thread (boot work is not measured).
+        The fused path is chosen here, once, after tracing may have been
+        switched on."""
+        if self._fused_allowed and self.policy.one_section and not self._fwd \
+                and not self.debug and self.trace is None:
+            self.fused = True
+            # The one lock (None: UP), and whether spinners can stretch its
+            # holder at all (_bus_factor is 1 without a shared bus, or when
+            # a bus transaction or a transfer is free).
+            self._one_lock = self.policy.locks[0] if self.policy.locks else None
+            self._bus_stretches = self._shared_bus and self._bus_rate > 0 and self._transfer > 0
+            self._user_done_cb = self._fused_user_done
+            self._hold_done_cb = self._fused_hold_done
+            self._run_path_cb = self._fused_run_path
         for core in self.cores:
             self._pick(core)
             if core.thread is not None:
@@ -841,6 +860,166 @@ class Kernel:
             self.engine.cancel(core.event)
         core.event = self.engine.at(now + max(0, math.ceil(core.work_left * new)),
                                     self._hold_done_cb, core)
+
+    # ------------------------------------------------------- the fused path
+    # The same entry, release and return as above for the common case, in
+    # three handlers instead of about twenty calls: a system call from user
+    # mode (_fused_user_done: trap, acquire and the start of the hold), the
+    # hold's end (_fused_hold_done: release, return, the next user run) and
+    # the hand-off to a waiter (_fused_run_path).  start() takes it when every
+    # entry is one critical section under one lock or none
+    # (``LockPolicy.one_section``: the giant lock, the UP kernel) and nothing
+    # watches: no forwarding, no trace, no debug checks (which also keep the
+    # ``covers`` of a section; here they stay empty).  Anything less common
+    # (another action, interrupts held off, no thread) goes to the general
+    # functions, which schedule these handlers in turn.  Every step is the
+    # general one's, in the same order, so the two paths give the same events
+    # in the same order and the same results to the bit
+    # (tests/test_fused.py).
+    def _fused_user_done(self, core: Core) -> None:
+        """A user run ended (``_user_done``); if the thread's next action
+        is a system call, trap and take the lock (``_enter``,
+        ``_acquire``) and, if it is free, start the path (``_run_path``)."""
+        t = core.thread
+        assert t is not None         # a user run belongs to a thread
+        cpu = core.cpu
+        now = self.engine.now
+        t.user_cycles += now - cpu.since
+        core.bus_mu = 0.0
+        if t.pending is not None:
+            self._resume(core)
+            return
+        try:
+            act = next(t.program)
+        except StopIteration:
+            act = (EXIT,)
+        if act[0] != CALL:
+            t.pending = act
+            self._resume(core)
+            return
+        subsys = act[2]
+        core.entry = "syscall"
+        core.subsys = subsys
+        core.key = self._keys["syscall", subsys]
+        core.hold = (self._p_call_cb, act[1])
+        core.section = SECTION_TRAP
+        self.counters["entries"] += 1
+        lock = core.lock = self._one_lock
+        if lock is None:
+            core.lock_cycles = 0
+            self._fused_run_path(core)
+            return
+        core.req_tsc = now + cpu.tsc_offset        # RDTSC
+        if self._transfer and lock.spinning_requests():
+            lock.spin_transfers += (now - lock.spin_since) // self._transfer
+        lock.spin_since = now
+        ops = lock.arrive(core.id)
+        lock.transactions += ops.transactions
+        if lock.holder == core.id:
+            core.bounced = ops.transfers > 0
+            core.lock_cycles = ops.cycles(self._transfer, self._memory, self._locked_rmw)
+            self._fused_run_path(core)
+            return
+        cpu.set_mode(SPIN, now)
+        if self._fsb:
+            self._bus_update(now)
+        self._interfere(lock, self._bus_cycles(ops))
+
+    def _fused_run_path(self, core: Core) -> None:
+        """``_run_path`` of a trap's single section on its own CPU."""
+        now = self.engine.now
+        cpu = core.cpu
+        cpu.cycles[cpu.mode] += now - cpu.since     # set_mode(KERNEL)
+        cpu.mode = KERNEL
+        cpu.since = now
+        if self._fsb:
+            self._bus_update(now)
+        lock = core.lock
+        cycles = self._trap if core.section == SECTION_TRAP else 0
+        if lock is not None:
+            acq = core.acq_tsc = now + cpu.tsc_offset      # RDTSC
+            waited = acq - core.req_tsc
+            cycles += core.lock_cycles + self._tsc_reads
+            if waited > 0:
+                lock.row(core.key, core.id).wait(waited, core.bounced)
+        if core.section != SECTION_PART:
+            if self._mp:
+                cycles += self._mp_overhead
+            if self._kdata_bounce:
+                kdata = self.kdata
+                if kdata.lines:
+                    cycles += self._line_costs[kdata.write(core.id)] * kdata.lines
+        assert core.hold is not None  # set by the entry
+        path, arg = core.hold
+        cycles += path(core, arg)
+        nxt = core.next
+        while nxt is not None:       # one lock: further parts in the same section
+            core.next = None
+            cycles += nxt[2](core, nxt[3])
+            nxt = core.next
+        core.work_left = float(cycles)
+        core.seg_start = now
+        factor = 1.0
+        if lock is not None and self._bus_stretches:
+            factor = 1.0 + self._bus_rate * min(lock.spinning_requests(), self._bus_depth) \
+                * self._transfer
+        core.factor = factor
+        core.event = self.engine.at(now + math.ceil(core.work_left * factor),
+                                    self._hold_done_cb, core)
+
+    def _fused_hold_done(self, core: Core) -> None:
+        """``_hold_done`` and ``_release`` of a single section; then
+        ``_leave`` and, if the thread's next action is a user run,
+        ``_resume``."""
+        engine = self.engine
+        now = engine.now
+        cpu = core.cpu
+        lock = core.lock
+        key = core.key
+        kcycles = self.kcycles
+        kcycles[key] = kcycles.get(key, 0) + (now - cpu.since)
+        if lock is not None:
+            held = now + cpu.tsc_offset - core.acq_tsc     # RDTSC
+            lock.row(key, core.id).hold(held, core.bounced)
+            lock.stall_cycles += int(round((now - core.seg_start) * (1.0 - 1.0 / core.factor)))
+            if self._transfer and lock.spinning_requests():
+                lock.spin_transfers += (now - lock.spin_since) // self._transfer
+            lock.spin_since = now
+            nxt, ops, idle = lock.release(core.id, self.rng, now)
+            lock.transactions += ops.transactions
+            if nxt is not None:
+                other = self.cores[nxt]
+                other.bounced = ops.transfers > 0
+                stall = self._burst_stall(ops.other_transfers * self._transfer +
+                                          ops.other_misses * self._memory)
+                lock.stall_cycles += stall
+                other.lock_cycles = stall
+                engine.at(now + idle + ops.cycles(self._transfer, self._memory,
+                                                  self._locked_rmw),
+                          self._run_path_cb, other)
+        t = core.thread
+        if t is None or t.pending is not None or core.pending_ticks or core.pending_ipi \
+                or core.pending_irqs:
+            self._leave(core)
+            return
+        try:
+            act = next(t.program)
+        except StopIteration:
+            act = (EXIT,)
+        if act[0] != RUN or act[1] + t.refill <= 0:
+            t.pending = act
+            self._resume(core)
+            return
+        cycles = act[1] + t.refill
+        t.refill = 0
+        cpu.cycles[cpu.mode] += now - cpu.since     # set_mode(USER)
+        cpu.mode = USER
+        cpu.since = now
+        if self._fsb:
+            self._bus_run(core, t, cycles, now)
+            return
+        core.user_end = now + cycles
+        core.event = engine.at(core.user_end, self._user_done_cb, core)
 
     # ---------------------------------------------------- tracing and checks
     def _watch_entry(self, core: Core, waited: int, kcost: int) -> None:
