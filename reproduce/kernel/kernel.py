@@ -981,7 +981,8 @@ class Kernel:
         if lock is not None:
             held = now + cpu.tsc_offset - core.acq_tsc     # RDTSC
             lock.row(key, core.id).hold(held, core.bounced)
-            lock.stall_cycles += int(round((now - core.seg_start) * (1.0 - 1.0 / core.factor)))
+            if core.factor != 1.0:   # _segment_stall, which is 0 at a factor of 1
+                lock.stall_cycles += int(round((now - core.seg_start) * (1.0 - 1.0 / core.factor)))
             if self._transfer and lock.spinning_requests():
                 lock.spin_transfers += (now - lock.spin_since) // self._transfer
             lock.spin_since = now
