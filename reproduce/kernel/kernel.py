@@ -20,7 +20,9 @@ follows the same course, as in the MP build of section 3.1:
 5. ``_leave``: the CPU takes interrupts held off meanwhile, then returns to
    user mode in whatever thread the path left current (or halts, IDLE).
 
-These functions appear in this order in the file.
+These functions appear in this order in the file.  For the giant lock and
+the UP kernel, where an entry is always one critical section, the fused path
+(near the end of the class) does the same steps in three handlers.
 
 Strategies finer than the giant lock may split a path into parts that run
 under different locks, one after the other (``_then``); the master-slave and
@@ -143,7 +145,10 @@ class Kernel:
     (the lock strategy *policy*, CPU-local data); *costs* is the cost table
     (``data/params/pentium2.toml``), *sched* the scheduler part of the
     workload table.  *switches* turn two of the paper's reasons for the low
-    speedup off: ``readyq_bounce``, ``kernel_data_bounce``."""
+    speedup off: ``readyq_bounce``, ``kernel_data_bounce``.  *fused*
+    allows the fused path (same results, fewer steps; see its section),
+    which ``start()`` takes where it applies; set ``trace`` before
+    ``start()``, as a traced kernel keeps to the general path."""
 
     def __init__(self, engine: Engine, mem: PhysicalMemory, ncpus: int, build: str,
                  policy: LockPolicy, costs: Params, sched: Params, rng, *,
