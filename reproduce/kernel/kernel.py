@@ -599,6 +599,9 @@ class Kernel:
         """1. The trap: the CPU enters the kernel for *path*; then it takes
         the lock the strategy names (on a forwarding strategy's slave: it
         hands the path to the master instead)."""
+        if self.fused:
+            self._fused_enter(core, entry, subsys, path, arg)
+            return
         core.entry = entry
         core.subsys = subsys
         core.key = self._keys[entry, subsys]
@@ -867,11 +870,12 @@ class Kernel:
                                     self._hold_done_cb, core)
 
     # ------------------------------------------------------- the fused path
-    # The same entry, release and return as above for the common case, in
-    # three handlers instead of about twenty calls: a system call from user
-    # mode (_fused_user_done: trap, acquire and the start of the hold), the
-    # hold's end (_fused_hold_done: release, return, the next user run) and
-    # the hand-off to a waiter (_fused_run_path).  start() takes it when every
+    # The same entry, release and return as above, in a few handlers instead
+    # of about twenty calls: the trap and the lock (_fused_enter, which
+    # _enter hands every entry to, and _fused_user_done for a system call
+    # at the end of a user run), the start of the hold (_fused_run_path, also
+    # the hand-off to a waiter) and the hold's end (_fused_hold_done:
+    # release, return, the next user run).  start() takes it when every
     # entry is one critical section under one lock or none
     # (``LockPolicy.one_section``: the giant lock, the UP kernel) and nothing
     # watches: no forwarding, no trace, no debug checks (which also keep the
@@ -883,13 +887,10 @@ class Kernel:
     # (tests/test_fused.py).
     def _fused_user_done(self, core: Core) -> None:
         """A user run ended (``_user_done``); if the thread's next action
-        is a system call, trap and take the lock (``_enter``,
-        ``_acquire``) and, if it is free, start the path (``_run_path``)."""
+        is a system call, enter the kernel for it."""
         t = core.thread
         assert t is not None         # a user run belongs to a thread
-        cpu = core.cpu
-        now = self.engine.now
-        t.user_cycles += now - cpu.since
+        t.user_cycles += self.engine.now - core.cpu.since
         core.bus_mu = 0.0
         if t.pending is not None:
             self._resume(core)
@@ -902,11 +903,16 @@ class Kernel:
             t.pending = act
             self._resume(core)
             return
-        subsys = act[2]
-        core.entry = "syscall"
+        self._fused_enter(core, "syscall", act[2], self._p_call_cb, act[1])
+
+    def _fused_enter(self, core: Core, entry: str, subsys: str, path: Callable[..., int],
+                     arg: Any) -> None:
+        """``_enter`` and ``_acquire`` of a single section; if the lock is
+        free (or there is none), start the path (``_run_path``)."""
+        core.entry = entry
         core.subsys = subsys
-        core.key = self._keys["syscall", subsys]
-        core.hold = (self._p_call_cb, act[1])
+        core.key = self._keys[entry, subsys]
+        core.hold = (path, arg)
         core.section = SECTION_TRAP
         self.counters["entries"] += 1
         lock = core.lock = self._one_lock
@@ -914,6 +920,8 @@ class Kernel:
             core.lock_cycles = 0
             self._fused_run_path(core)
             return
+        now = self.engine.now
+        cpu = core.cpu
         core.req_tsc = now + cpu.tsc_offset        # RDTSC
         if self._transfer and lock.spinning_requests():
             lock.spin_transfers += (now - lock.spin_since) // self._transfer
