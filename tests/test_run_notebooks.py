@@ -110,6 +110,7 @@ def test_ranges_and_units_read_like_the_paper():
     assert R.span(2.0706, 2.0706, "ratio") == "2.07"
     assert R.span(1, 1, "pages") == "1 page"
     assert R._bounds("-0.05-0.05") == (-0.05, 0.05)
+    assert R._bounds("-0.05 to 0.05") == (-0.05, 0.05)
     assert R._bounds("20-23") == (20.0, 23.0)
 
 

@@ -310,7 +310,9 @@ def hypothesis_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
         v = np.asarray(vals, dtype=float)
         m = float(v.mean())
         tol = TOL[unit]
-        paper = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+        # In the table's own unit; "-0.05 to 0.05", not "-0.05-0.05".
+        paper = f"{lo:g}" if lo == hi else \
+            f"{lo:g}{' to ' if lo < 0 or hi < 0 else '-'}{hi:g}"
         rows.append({"hypothesis": name, "free_parameter": r["free"] or "",
                      "fitted_value": r["value"] if r["value"] is not None else float("nan"),
                      "observable": obs, "unit": unit, "paper": paper, "model": m,

@@ -157,8 +157,9 @@ def check(names: list[str] | None = None) -> list[Path]:
 
 # ------------------------------------------------------------------ verdict
 def _bounds(paper: str) -> tuple[float, float]:
-    """``"20-23"`` -> (20, 23); ``"-0.05-0.05"`` -> (-0.05, 0.05); ``"2"`` -> (2, 2)."""
-    m = re.fullmatch(r"\s*(-?[0-9.eE+]+)(?:-(-?[0-9.eE+]+))?\s*", str(paper))
+    """``"20-23"`` -> (20, 23); ``"-0.05-0.05"`` and ``"-0.05 to 0.05"`` ->
+    (-0.05, 0.05); ``"2"`` -> (2, 2)."""
+    m = re.fullmatch(r"\s*(-?[0-9.eE+]+)(?:(?:-| to )(-?[0-9.eE+]+))?\s*", str(paper))
     if not m:
         raise ValueError(f"paper value {paper!r}: expected a number or LO-HI")
     lo = float(m.group(1))
