@@ -17,6 +17,13 @@ scenarios run
 values of Scenario fields, e.g. ``sweep(grid(lock=["giant", "fine"],
 cpus=[2, 8], seed=range(5)))``.
 
+Every row is computed from one snapshot of the model version and parameter
+tables, taken when the sweep starts (or pinned by the experiment it belongs
+to) and checked by each run wherever it runs
+(:mod:`reproduce.harness.snapshot`): a table edited while the sweep runs
+gives the rows of the tables as they were, or an error naming the file,
+never a mix; the cache stores each row with the tables' digest.
+
 Rows are the same whichever way they were computed: a run is deterministic,
 rows are assembled in the order of the scenarios given, and every row goes
 through JSON (the cache's format) before it is returned, so a row read from
