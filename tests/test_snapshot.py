@@ -164,6 +164,16 @@ def test_a_pinned_snapshot_spans_sweeps(tables, tmp_path):
     assert snapshot.take().digest != snap.digest
 
 
+def test_pinned_as_a_decorator_takes_a_snapshot_per_call(tables):
+    @pinned()
+    def experiment():
+        return snapshot.active()
+    first = experiment()
+    assert snapshot.active() is None
+    set_trap(tables, original_trap(tables) + 1)
+    assert first is not None and experiment().digest != first.digest
+
+
 def test_the_registry_pins_each_experiment(tables):
     from reproduce.harness.registry import Experiment
     seen = []

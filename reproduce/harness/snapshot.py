@@ -32,7 +32,8 @@ returned at all, and the cache stores it under the snapshot's table digest
 Several sweeps that make one result (an experiment's) share one snapshot:
 inside ``with pinned():`` every sweep uses the snapshot taken when the block
 was entered, so a table edited between two of them is an error too, not a
-table of mixed rows.  The experiment registry pins every experiment.
+table of mixed rows.  The experiment registry pins every experiment, E8
+pins its fitting processes and the paper summary its experiments.
 """
 from __future__ import annotations
 
@@ -165,7 +166,8 @@ def active() -> Snapshot | None:
 @contextmanager
 def pinned(snap: Snapshot | None = None) -> Iterator[Snapshot]:
     """Every sweep inside the block computes with one snapshot: *snap*,
-    else the one already pinned, else one taken now."""
+    else the one already pinned, else one taken now.  As a decorator
+    (``@pinned()``), each call of the function takes its own."""
     if snap is None:
         snap = active() or take()
     _PINNED.append(snap)
