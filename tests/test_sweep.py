@@ -132,11 +132,13 @@ def test_model_change_invalidates(tmp_path, monkeypatch):
     assert len(result_files(root)) == 4        # old files are ignored, not overwritten
 
 
-def test_key_depends_on_scenario_and_version():
+def test_key_depends_on_scenario_version_and_tables():
     s = small(0)
     assert cache_key(s.key(), "a") != cache_key(s.key(), "b")
     assert cache_key(s.key(), "a") != cache_key(small(1).key(), "a")
-    assert ResultCache("/nonexistent", "v").path(s).name == cache_key(s.key(), "v") + ".json"
+    assert cache_key(s.key(), "a", "t1") != cache_key(s.key(), "a", "t2")
+    assert ResultCache("/nonexistent", "v", tables="t").path(s).name == \
+        cache_key(s.key(), "v", "t") + ".json"
 
 
 def test_rows_roundtrip_exactly(tmp_path):

@@ -36,6 +36,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     where = info["root"] + ("" if info["exists"] else "  (does not exist)")
     print(f"directory      {where}")
     print(f"model version  {info['version']} (current)")
+    print(f"tables         {info['tables']} (digest of the current parameter values)")
     print(f"result files   {info['files']}: {info['current']} of the current model version, "
           f"{info['other']} of others")
     print(f"size           {info['bytes']} bytes ({info['current_bytes']} of the current "

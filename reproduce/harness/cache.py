@@ -2,19 +2,23 @@
 whenever it is read.
 
 A scenario's row is stored under the SHA-256 of its canonical key
-(:meth:`Scenario.key`) and the model's source version
-(:func:`reproduce.version.model_version`), so
+(:meth:`Scenario.key`), the model's source version
+(:func:`reproduce.version.model_version`) and the digest of the parameter
+tables it was computed from (:class:`reproduce.harness.snapshot.Snapshot`:
+the sweep's snapshot, which every run is checked against), so
 
 * a finished scenario is never simulated again (same key, same file);
 * any change to the model's code or parameter tables gives every scenario a
-  new key: old files are simply never read again (:meth:`ResultCache.prune`
+  new key: old files are simply never read again; and a row is never served
+  for tables other than the ones it was computed from, even by a process
+  whose model version was computed before a table was edited (:meth:`ResultCache.prune`
   removes them, :meth:`ResultCache.clear` removes every entry);
 * each file is written atomically (:func:`reproduce.files.atomic_write`), so
   a run that is killed leaves either the whole file or none.
 
 Nothing is served that cannot be verified.  Each entry carries a format
-marker, the scenario it answers (an echo of its key), the model version and
-the SHA-256 of its row; on read all four are checked, and the row is given
+marker, the scenario it answers (an echo of its key), the model version, the
+tables' digest and the SHA-256 of its row; on read all five are checked, and the row is given
 to the caller's invariant check (the sweep's: fractions in [0, 1] summing to
 1, the scenario's own columns, lock totals within the CPUs' kernel and spin
 time).  An entry that fails is moved aside to ``quarantine/`` (never
@@ -60,16 +64,20 @@ def default_dir() -> Path:
     return Path(env).expanduser() if env else DEFAULT_DIR
 
 
-def cache_key(scenario_key: str, version: str) -> str:
-    """Hex SHA-256 naming one scenario's result under one model version."""
+def cache_key(scenario_key: str, version: str, tables: str = "") -> str:
+    """Hex SHA-256 naming one scenario's result under one model version and
+    one digest of the parameter tables."""
     h = hashlib.sha256()
     h.update(scenario_key.encode())
     h.update(b"\0")
     h.update(version.encode())
+    h.update(b"\0")
+    h.update(tables.encode())
     return h.hexdigest()
 
 
-FORMAT = "reproduce-result/2"
+# /3: entries carry the digest of the tables their row was computed from.
+FORMAT = "reproduce-result/3"
 ENTRY_NAME = re.compile(r"^[0-9a-f]{64}\.json$")
 QUARANTINE = "quarantine"
 
@@ -85,12 +93,15 @@ def row_hash(row: dict[str, Any]) -> str:
 class ResultCache:
     """Rows of finished scenarios in directory *root* (default:
     :func:`default_dir`), for model *version* (default: the current
-    :func:`~reproduce.version.model_version`).  *check* is called on every
-    row read, with the scenario's fields and the row, and returns why the
-    row is wrong or None."""
+    :func:`~reproduce.version.model_version`) and parameter *tables* (a
+    digest, :attr:`Snapshot.digest <reproduce.harness.snapshot.Snapshot.digest>`;
+    default: the tables' values now; a sweep sets it to its snapshot's).
+    *check* is called on every row read, with the scenario's fields and the
+    row, and returns why the row is wrong or None."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None,
-                 version: str | None = None, check: RowCheck | None = None) -> None:
+                 version: str | None = None, check: RowCheck | None = None,
+                 tables: str | None = None) -> None:
         if root is not None and not str(root).strip():
             raise ConfigError("cache='': not a directory name (give a directory, or "
                               "cache=False for none)")
@@ -98,6 +109,7 @@ class ResultCache:
         if self.root.exists() and not self.root.is_dir():
             raise ConfigError(f"cache={str(self.root)!r}: exists and is not a directory")
         self.version = version if version is not None else _version.model_version()
+        self._tables = tables
         self.check = check
         self.rejected: list[tuple[str, str]] = []     # (file name, why), in order
         self._cleaned = False
@@ -106,12 +118,24 @@ class ResultCache:
         return f"ResultCache({str(self.root)!r}, version={self.version!r})"
 
     @property
+    def tables(self) -> str:
+        """The digest of the parameter tables rows are stored and served for."""
+        if self._tables is None:
+            from .snapshot import tables_digest
+            self._tables = tables_digest()
+        return self._tables
+
+    @tables.setter
+    def tables(self, digest: str) -> None:
+        self._tables = digest
+
+    @property
     def quarantine(self) -> Path:
         return self.root / QUARANTINE
 
     # -- keys and paths -------------------------------------------------------
     def key(self, scenario) -> str:
-        return cache_key(scenario.key(), self.version)
+        return cache_key(scenario.key(), self.version, self.tables)
 
     def path(self, scenario) -> Path:
         return self.root / f"{self.key(scenario)}.json"
@@ -150,6 +174,9 @@ class ResultCache:
             return "written for another scenario"
         if doc.get("model_version") != (version or self.version):
             return "written for another model version"
+        if doc.get("tables") != self.tables:
+            return (f"computed from other parameter tables ({doc.get('tables')!r}, "
+                    f"not {self.tables!r})")
         row = doc.get("row")
         if not isinstance(row, dict) or not row:
             return "no row"
@@ -194,7 +221,7 @@ class ResultCache:
     def put(self, scenario, row: dict[str, Any]) -> Path:
         """Store *row* for *scenario* atomically; returns the file."""
         doc = {"format": FORMAT, "scenario": scenario.key(), "model_version": self.version,
-               "sha256": row_hash(row), "row": row}
+               "tables": self.tables, "sha256": row_hash(row), "row": row}
         text = json.dumps(doc, allow_nan=True)
         self.root.mkdir(parents=True, exist_ok=True)
         if not self._cleaned:
@@ -225,7 +252,16 @@ class ResultCache:
             "scenario", "model_version", "row"} <= set(doc))
 
     def __len__(self) -> int:
-        return sum(1 for p in self.files() if self.file_version(p) == self.version)
+        return sum(1 for p in self.files() if self.current(p))
+
+    def current(self, path: Path) -> bool:
+        """Whether *path* was written for this cache's model version and tables."""
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(doc, dict) and doc.get("model_version") == self.version \
+            and doc.get("tables") == self.tables
 
     def file_version(self, path: Path) -> str | None:
         """The ``model_version`` a result file was written for, or None if
@@ -239,8 +275,9 @@ class ResultCache:
 
     def info(self) -> dict[str, Any]:
         """What the directory holds: ``root``, ``exists``, ``version`` (this
-        cache's model version), ``files`` (entries, any version),
-        ``current`` (those of ``version``), ``other`` (the rest), ``bytes``
+        cache's model version), ``tables`` (its tables' digest), ``files``
+        (entries, any version), ``current`` (those of ``version`` and
+        ``tables``), ``other`` (the rest), ``bytes``
         (the size of all entries), ``current_bytes``, ``temporary``
         (temporary files of writes in progress or of killed runs) and
         ``foreign`` (other files, which the cache never touches)."""
@@ -254,7 +291,7 @@ class ResultCache:
                 continue
             files += 1
             size += n
-            if self.file_version(p) == self.version:
+            if self.current(p):
                 current += 1
                 current_size += n
         temps = sum(1 for _ in self.root.glob(f"{TMP_PREFIX}*")) if self.root.is_dir() else 0
@@ -262,27 +299,30 @@ class ResultCache:
                       and not p.name.startswith(TMP_PREFIX) and not self.ours(p)) \
             if self.root.is_dir() else 0
         return {"root": str(self.root), "exists": self.root.is_dir(), "version": self.version,
-                "files": files, "current": current, "other": files - current,
+                "tables": self.tables, "files": files, "current": current, "other": files - current,
                 "bytes": size, "current_bytes": current_size, "temporary": temps,
                 "foreign": foreign}
 
     def verify(self) -> dict[str, Any]:
-        """Check every entry of the current model version (format, hash,
-        scenario echo, row invariants); bad ones are moved aside.  Returns
-        ``checked``, ``good``, ``other_version`` and ``bad`` (a list of
-        (file name, why))."""
+        """Check every entry of the current model version and tables
+        (format, hash, scenario echo, row invariants); bad ones are moved
+        aside.  Returns ``checked``, ``good``, ``other_version`` (entries of
+        other model versions or tables) and ``bad`` (a list of (file name,
+        why))."""
         checked = good = other = 0
         bad: list[tuple[str, str]] = []
         for p in self.files():
             checked += 1
             doc, why = self._read(p)
-            if why is None and isinstance(doc, dict) and doc.get("model_version") != self.version \
-                    and self.ours(p):
+            if why is None and isinstance(doc, dict) and self.ours(p) and (
+                    doc.get("model_version") != self.version
+                    or doc.get("tables") != self.tables):
                 other += 1
                 continue
             if why is None:
                 why = self._verify(doc, None)
-                if why is None and cache_key(doc["scenario"], self.version) != p.name[:-5]:
+                if why is None and cache_key(doc["scenario"], self.version,
+                                             self.tables) != p.name[:-5]:
                     why = "stored under another scenario's name"
             if why is None:
                 good += 1
@@ -292,12 +332,12 @@ class ResultCache:
         return {"checked": checked, "good": good, "other_version": other, "bad": bad}
 
     def prune(self) -> int:
-        """Remove the entries not of this cache's model version, and
-        temporary files older than :data:`STALE_TMP_SECONDS`; returns how
+        """Remove the entries not of this cache's model version and tables,
+        and temporary files older than :data:`STALE_TMP_SECONDS`; returns how
         many files were removed.  Files the cache did not write stay."""
         n = 0
         for p in self.files():
-            if self.ours(p) and self.file_version(p) != self.version:
+            if self.ours(p) and not self.current(p):
                 n += _unlink(p)
         return n + self._remove_stale_temps()
 

@@ -36,6 +36,7 @@ from ..version import model_version
 from . import calibrate as C
 from .paper import paper_claims, paper_table1
 from .registry import register
+from .snapshot import pinned
 from .sweep import _mp_context, sweep
 
 SEEDS = 5
@@ -347,8 +348,9 @@ def discriminating_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _run(args: tuple) -> dict[str, Any]:
-    names, seeds, start, steps = args
-    return _fit_variant(names, seeds, start, steps, None)
+    names, seeds, start, steps, snap = args
+    with pinned(snap):        # the caller's snapshot, in this worker process too
+        return _fit_variant(names, seeds, start, steps, None)
 
 
 STAMP = RESULTS / "e8_model_version.txt"
@@ -388,17 +390,21 @@ def e8_why(seeds: int = SEEDS, steps: int = 3, workers: int = 2, only: str = "",
                               f"{', '.join('+'.join(v) for v in vs)}")
         vs = [v for v in vs if v in want]
         write = False
-    # Start every fit from the baseline's calibration (deterministic).
-    base = _fit_variant(("baseline",), ss, (8000, 0), steps, None)
-    start = (base["bg"], base["ovh"])
-    todo = [v for v in vs if v != ("baseline",)]
-    results = [base] if ("baseline",) in vs else []
-    jobs = [(v, ss, start, steps) for v in todo]
-    if workers == 1 or len(jobs) < 2:
-        results += [_run(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as ex:
-            results += list(ex.map(_run, jobs))
+    # Every sweep of every variant, in this process and in the fitting
+    # processes, computes with the tables as they are now (an edit while E8
+    # runs is an error naming the file, never a table of mixed rows).
+    with pinned() as snap:
+        # Start every fit from the baseline's calibration (deterministic).
+        base = _fit_variant(("baseline",), ss, (8000, 0), steps, None)
+        start = (base["bg"], base["ovh"])
+        todo = [v for v in vs if v != ("baseline",)]
+        results = [base] if ("baseline",) in vs else []
+        jobs = [(v, ss, start, steps, snap) for v in todo]
+        if workers == 1 or len(jobs) < 2:
+            results += [_run(j) for j in jobs]
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as ex:
+                results += list(ex.map(_run, jobs))
     hyp = pd.DataFrame([row for r in results for row in hypothesis_rows(r)])
     score = hyp[hyp["status"] == "predicted"].groupby("hypothesis", sort=False)["matched"].sum()
     hyp["predictions_matched"] = hyp["hypothesis"].map(score).astype(int)

@@ -20,6 +20,7 @@ from ..params import DATA
 from ..model.scenario import Scenario
 from . import runs
 from .registry import register
+from .snapshot import pinned
 from ..reference import theory
 
 SEEDS = 5
@@ -320,6 +321,7 @@ def paper_range(lo: float, hi: float, unit: str) -> str:
     return f"{lo:g}{sep}{hi:g}{suffix}"
 
 
+@pinned()          # its experiments' sweeps compute with one snapshot of the tables
 def summary_table(seeds: int = SEEDS) -> pd.DataFrame:
     """Every number of the paper beside the model's, with its status
     (``calibrated``, ``fitted``, ``predicted`` or ``by construction``, with

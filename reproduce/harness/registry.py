@@ -43,7 +43,12 @@ class Experiment:
                                   f"{', '.join(allowed) or '(none)'}")
         for k, v in list(params.items()):
             params[k] = convert_param(self.name, k, allowed[k], v)
-        return self.fn(**params)
+        # All the sweeps of one experiment compute with one snapshot of the
+        # model and its tables: an edit while it runs is an error, never a
+        # table of mixed rows.
+        from .snapshot import pinned
+        with pinned():
+            return self.fn(**params)
 
 
 # Experiment parameters that are neither Scenario fields nor table entries

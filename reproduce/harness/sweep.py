@@ -17,6 +17,13 @@ scenarios run
 values of Scenario fields, e.g. ``sweep(grid(lock=["giant", "fine"],
 cpus=[2, 8], seed=range(5)))``.
 
+Every row is computed from one snapshot of the model version and parameter
+tables, taken when the sweep starts (or pinned by the experiment it belongs
+to) and checked by each run wherever it runs
+(:mod:`reproduce.harness.snapshot`): a table edited while the sweep runs
+gives the rows of the tables as they were, or an error naming the file,
+never a mix; the cache stores each row with the tables' digest.
+
 Rows are the same whichever way they were computed: a run is deterministic,
 rows are assembled in the order of the scenarios given, and every row goes
 through JSON (the cache's format) before it is returned, so a row read from
@@ -40,6 +47,7 @@ if TYPE_CHECKING:                  # pandas and tqdm are imported in sweep():
                                    # build a grid, and pandas costs 0.4 s
 
 from ..errors import ConfigError
+from . import snapshot as _snapshot
 from .cache import ResultCache
 from ..model.scenario import Result, Scenario, simulate
 
@@ -266,6 +274,11 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
     run = runner or compute_row
     if scheduler is not None:
         _check_scheduler(scheduler)
+    # The model version and tables every row is computed from and stored
+    # with: the pinned ones of an experiment, else the ones of now.
+    snap = _snapshot.active() or _snapshot.take()
+    if store is not None:
+        store.tables = snap.digest
 
     # Each distinct scenario once, in order of first appearance.
     keys = [s.key() for s in scenarios]
@@ -292,6 +305,7 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
                 # A stale fit is an error here, before any worker starts.
                 from ..model.calibration import calibration
                 calibration()
+            _snapshot.verify(snap)    # a pinned snapshot may be older than the files
 
             def done(k: str, s: Scenario, row: dict[str, Any]) -> None:
                 rows[k] = row
@@ -301,17 +315,17 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
                 bar.update(1)
 
             if scheduler is not None:
-                _run_dask(todo, scheduler, done, run)
+                _run_dask(todo, scheduler, done, run, snap)
             elif nworkers == 1 or len(todo) < MIN_PARALLEL:
                 for k, s in todo:
                     try:
-                        row = run(s)
+                        row = _snapshot.run_checked(run, s, snap)
                     except BaseException as e:
                         _note_failed(e, s)
                         raise
                     done(k, s, row)
             else:
-                _run_pool(todo, min(nworkers, len(todo)), done, run)
+                _run_pool(todo, min(nworkers, len(todo)), done, run, snap)
     except BaseException as e:
         finished = len(rows)
         computed = finished - hits
@@ -422,12 +436,13 @@ def _worker_init(parent: int) -> None:
 
 
 def _run_pool(todo: list[tuple[str, Scenario]], nworkers: int, done,
-              run: Runner = compute_row) -> None:
+              run: Runner = compute_row, snap: _snapshot.Snapshot | None = None) -> None:
+    snap = snap or _snapshot.take()
     ex = ProcessPoolExecutor(max_workers=nworkers, mp_context=_mp_context(),
                              initializer=_worker_init, initargs=(os.getpid(),))
     ok = False
     try:
-        pending = {ex.submit(run, s): (k, s) for k, s in todo}
+        pending = {ex.submit(_snapshot.run_checked, run, s, snap): (k, s) for k, s in todo}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             # Store every finished row before raising any error among them.
@@ -475,15 +490,18 @@ def _check_scheduler(scheduler: Any) -> None:
 
 
 def _run_dask(todo: list[tuple[str, Scenario]], scheduler: Any, done,
-              run: Runner = compute_row) -> None:
+              run: Runner = compute_row, snap: _snapshot.Snapshot | None = None) -> None:
     distributed = _import_distributed(scheduler)
+    snap = snap or _snapshot.take()
     own = not isinstance(scheduler, distributed.Client)
     # An address or a cluster: connect for this sweep only.
     client = distributed.Client(scheduler) if own else scheduler
     try:
         futures = {}
         for k, s in todo:
-            fut = client.submit(run, s, pure=False)
+            # Each worker checks its model version and tables against the
+            # caller's snapshot (another checkout, or a table edited there).
+            fut = client.submit(_snapshot.run_checked, run, s, snap, pure=False)
             futures[fut] = (k, s)
         try:
             for fut in distributed.as_completed(list(futures)):
