@@ -309,3 +309,46 @@ def test_failure_names_the_scenario_and_what_was_saved(tmp_path, monkeypatch):
     assert f"while simulating {SCENARIOS[2]!r}" in notes
     assert f"2 of {len(SCENARIOS)} scenarios finished, saved in {tmp_path / 'c'}" in notes
     assert len(result_files(tmp_path / "c")) == 2
+
+
+# -- Dask batches -------------------------------------------------------------------------
+
+def test_dask_batches_cover_every_scenario_and_stay_small():
+    for n in (1, 5, 64, 1080, 10_000):
+        for threads in (1, 2, 16):
+            b = sweep_mod.batch_size(n, threads)
+            assert 1 <= b <= sweep_mod.BATCH_MAX
+            tasks = -(-n // b)
+            # enough tasks to balance the threads (at least half the target
+            # number, every thread one at least), unless batches are capped
+            target = min(n, sweep_mod.TASKS_PER_THREAD * threads)
+            assert (tasks >= target / 2 and tasks >= min(n, threads)) or \
+                b == sweep_mod.BATCH_MAX
+            # and no larger than needed: one less would make too many tasks
+            assert b == 1 or -(-n // (b - 1)) > sweep_mod.TASKS_PER_THREAD * threads
+
+
+def test_a_batch_returns_the_rows_before_its_first_error():
+    from reproduce.harness import snapshot
+    snap = snapshot.take()
+    batch = [small(1), small(9), small(2)]
+    rows, err = sweep_mod.run_batch(_fails_on_seed_9, batch, snap)
+    assert len(rows) == 1 and rows[0] == sweep_mod.compute_row(small(1))
+    assert isinstance(err, ConfigError) and "no_such_parameter" in str(err)
+    rows, err = sweep_mod.run_batch(_fails_on_seed_9, [small(1), small(2)], snap)
+    assert err is None and len(rows) == 2
+
+
+@pytest.mark.slow
+def test_failing_scenario_on_dask_keeps_the_rows_of_its_batch(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    root = tmp_path / "c"
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            with pytest.raises(ConfigError, match="no_such_parameter") as info:
+                sweep([small(1), small(2), small(9), small(3)], scheduler=client, cache=root,
+                      runner=_fails_on_seed_9)
+    # one batch of four: the two rows before the failure are in the cache
+    assert len(result_files(root)) == 2
+    assert any("seed" in n or "9" in n for n in getattr(info.value, "__notes__", []))

@@ -489,6 +489,33 @@ def _check_scheduler(scheduler: Any) -> None:
                           f"a distributed.Client or a Dask cluster")
 
 
+# Dask sends scenarios to its workers in batches: a task of its own per
+# scenario costs the scheduler a few ms each, as much as a short simulation.
+# About this many tasks per worker thread (for balance), at most BATCH_MAX
+# scenarios each (so that rows reach the cache as they finish).
+TASKS_PER_THREAD = 8
+BATCH_MAX = 32
+
+
+def batch_size(n: int, threads: int) -> int:
+    """Scenarios per Dask task for *n* scenarios on *threads* worker threads."""
+    return max(1, min(BATCH_MAX, -(-n // max(1, TASKS_PER_THREAD * threads))))
+
+
+def run_batch(run: Runner, batch: list[Scenario],
+              snap: _snapshot.Snapshot) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """The rows of *batch*, in order, each by ``snapshot.run_checked``; at
+    the first error, the rows before it and the error (so that what was
+    computed is kept).  Module-level: Dask sends it by name."""
+    rows: list[dict[str, Any]] = []
+    for s in batch:
+        try:
+            rows.append(_snapshot.run_checked(run, s, snap))
+        except Exception as e:   # noqa: BLE001 - returned to the caller, who raises it
+            return rows, e
+    return rows, None
+
+
 def _run_dask(todo: list[tuple[str, Scenario]], scheduler: Any, done,
               run: Runner = compute_row, snap: _snapshot.Snapshot | None = None) -> None:
     distributed = _import_distributed(scheduler)
@@ -497,21 +524,27 @@ def _run_dask(todo: list[tuple[str, Scenario]], scheduler: Any, done,
     # An address or a cluster: connect for this sweep only.
     client = distributed.Client(scheduler) if own else scheduler
     try:
+        size = batch_size(len(todo), sum(client.nthreads().values()))
         futures = {}
-        for k, s in todo:
+        for i in range(0, len(todo), size):
+            batch = todo[i:i + size]
             # Each worker checks its model version and tables against the
             # caller's snapshot (another checkout, or a table edited there).
-            fut = client.submit(_snapshot.run_checked, run, s, snap, pure=False)
-            futures[fut] = (k, s)
+            fut = client.submit(run_batch, run, [s for _, s in batch], snap, pure=False)
+            futures[fut] = batch
         try:
             for fut in distributed.as_completed(list(futures)):
-                k, s = futures[fut]
+                batch = futures[fut]
                 try:
-                    row = fut.result()
+                    rows, err = fut.result()
                 except BaseException as e:
-                    _note_failed(e, s)
+                    _note_failed(e, batch[0][1])
                     raise
-                done(k, s, row)
+                for (k, s), row in zip(batch, rows):
+                    done(k, s, row)
+                if err is not None:
+                    _note_failed(err, batch[len(rows)][1])
+                    raise err
         except BaseException:
             client.cancel(list(futures))
             raise
