@@ -59,9 +59,11 @@ async def _execute(ws_url: str, code: str) -> tuple[str, list[str]]:
         "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
         "content": {"code": code, "silent": False, "store_history": False,
                     "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
-    printed, status = [], None
+    # The reply (shell channel) may overtake the cell's output (iopub): the
+    # output is complete once the kernel reports itself idle on iopub.
+    printed, status, idle = [], None, False
     end = time.monotonic() + DEADLINE
-    while status is None and time.monotonic() < end:
+    while (status is None or not idle) and time.monotonic() < end:
         raw = await asyncio.wait_for(conn.read_message(), timeout=DEADLINE)
         if raw is None:
             break
@@ -72,6 +74,8 @@ async def _execute(ws_url: str, code: str) -> tuple[str, list[str]]:
             printed.append(m["content"]["text"])
         elif m["msg_type"] == "execute_reply":
             status = m["content"]["status"]
+        elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+            idle = True
     conn.close()
     return status or "timeout", printed
 
