@@ -24,6 +24,7 @@ NB    ?=
 # `make lab`: extra arguments for `jupyter lab`, e.g. LAB_ARGS="--ip 0.0.0.0
 # --no-browser" in a container.  As root (a container, usually) --allow-root is
 # added, since Jupyter refuses to start as root without it.
+TEST_WORKERS ?= auto
 LAB_ARGS ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -67,14 +68,17 @@ $(VENV)/.bench: $(REQ)/bench.txt $(VENV)/.run
 	touch $@
 
 # Unit and property tests, then the committed notebooks re-executed and
-# compared by nbval (only once notebooks exist).  --nbval-current-env runs
-# them on this venv's Python whatever kernelspec a notebook names.
+# compared by nbval (only once notebooks exist).  Both on TEST_WORKERS
+# pytest-xdist workers (default: one per core; TEST_WORKERS=0 runs in this
+# process); --dist loadscope keeps a notebook's cells in order on one worker.
+# --nbval-current-env runs them on this venv's Python whatever kernelspec a
+# notebook names.
 test: $(VENV)/.test
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n $(TEST_WORKERS) tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		echo "$(PY) -m pytest --nbval notebooks ..."; \
-		$(PY) -m pytest --nbval notebooks --nbval-current-env \
-			--nbval-sanitize-with tests/nbval_sanitize.cfg; \
+		echo "$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --nbval notebooks ..."; \
+		$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --nbval notebooks \
+			--nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg; \
 	else \
 		echo "no notebooks/*.ipynb yet: nbval skipped"; \
 	fi
