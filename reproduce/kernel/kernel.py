@@ -22,7 +22,10 @@ follows the same course, as in the MP build of section 3.1:
 
 These functions appear in this order in the file.  For the giant lock and
 the UP kernel, where an entry is always one critical section, the fused path
-(near the end of the class) does the same steps in three handlers.
+(near the end of the class) does the same steps in four handlers.  What the
+general path has beyond it: a path in parts under different locks
+(``_then``, ``_continue``), forwarding to a master CPU (``_forward``,
+``_serve``), the trace and the debug checks (``_watch``, ``covers``).
 
 Strategies finer than the giant lock may split a path into parts that run
 under different locks, one after the other (``_then``); the master-slave and
