@@ -77,7 +77,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from ..errors import ConfigError, InvariantError
-from ..machine.cacheline import MISS, TRANSFER, CacheLine
+from ..machine.cacheline import HIT, MISS, TRANSFER, CacheLine
 
 LOCK_KINDS = ("tas", "ttas", "ttas_backoff", "ticket", "mcs", "qspinlock")
 FIFO_KINDS = ("ticket", "mcs", "qspinlock")   # served in arrival order
@@ -160,40 +160,59 @@ class Ops:
     __slots__ = ("transfers", "misses", "locked", "other_transfers", "other_misses", "on_path")
 
     def __init__(self) -> None:
-        self.transfers = 0
-        self.misses = 0
-        self.locked = 0
-        self.other_transfers = 0
-        self.other_misses = 0
+        self.transfers = self.misses = self.locked = 0
+        self.other_transfers = self.other_misses = 0
         self.on_path = True
 
+    # Each operation counts its outcome itself rather than through a shared
+    # helper: these three are the simulator's innermost calls, and a Python
+    # call costs more than the two tests it would save writing out.
+
     def read(self, line: CacheLine, cpu: int) -> None:
-        self._count(line.read(cpu))
+        r = line.read(cpu)
+        if r == HIT:
+            return
+        if self.on_path:
+            if r == TRANSFER:
+                self.transfers += 1
+            else:
+                self.misses += 1
+        elif r == TRANSFER:
+            self.other_transfers += 1
+        else:
+            self.other_misses += 1
 
     def write(self, line: CacheLine, cpu: int) -> None:
-        self._count(line.write(cpu))
+        r = line.write(cpu)
+        if r == HIT:
+            return
+        if self.on_path:
+            if r == TRANSFER:
+                self.transfers += 1
+            else:
+                self.misses += 1
+        elif r == TRANSFER:
+            self.other_transfers += 1
+        else:
+            self.other_misses += 1
 
     def rmw(self, line: CacheLine, cpu: int) -> None:
         """A locked read-modify-write (XCHG, XADD, CMPXCHG): it needs the
         line Modified, like a write, and holds the cache line locked."""
+        r = line.write(cpu)
         if self.on_path:
             self.locked += 1
-        self._count(line.write(cpu))
+            if r == TRANSFER:
+                self.transfers += 1
+            elif r == MISS:
+                self.misses += 1
+        elif r == TRANSFER:
+            self.other_transfers += 1
+        elif r == MISS:
+            self.other_misses += 1
 
     def off_path(self) -> None:
         self.on_path = False
-
-    def _count(self, r: int) -> None:
-        if r == TRANSFER:
-            if self.on_path:
-                self.transfers += 1
-            else:
-                self.other_transfers += 1
-        elif r == MISS:
-            if self.on_path:
-                self.misses += 1
-            else:
-                self.other_misses += 1
 
     @property
     def transactions(self) -> int:
@@ -267,14 +286,21 @@ class Spinlock:
         if self.waiters and self.holder is None:
             raise InvariantError(f"lock {self.name}: free with waiters {self.waiters}")
 
-    def _wait(self, cpu: int) -> None:
-        self.waiters.append(cpu)
+    def _take_or_wait(self, cpu: int, free: bool) -> None:
+        """The end of the acquire code's first pass: *cpu* owns the lock if
+        its operation found it *free*, else it spins as the last waiter."""
+        if free:
+            self.holder = cpu
+        else:
+            self.waiters.append(cpu)
 
     def _order(self, rng: Any, cpus: list[int]) -> list[int]:
         """The order in which simultaneous requests of *cpus* reach the bus
-        (or the line's home): arbitration nothing in the code controls."""
+        (or the line's home): arbitration nothing in the code controls.
+        A single request is returned as the list it came in (callers only
+        read the order), sparing a hand-off to one waiter a copy."""
         if len(cpus) < 2:
-            return list(cpus)
+            return cpus
         return [cpus[int(i)] for i in rng.permutation(len(cpus))]
 
     # -- statistics ---------------------------------------------------------
@@ -341,7 +367,7 @@ class TAS(Spinlock):
             self.word = 1
             self.holder = cpu
         else:
-            self._wait(cpu)
+            self.waiters.append(cpu)
         return ops
 
     def spinning_requests(self) -> int:
@@ -392,7 +418,7 @@ class TTAS(TAS):
             self.word = 1
             self.holder = cpu
         else:
-            self._wait(cpu)                     # spin on the Shared copy
+            self.waiters.append(cpu)            # spin on the Shared copy
         return ops
 
     def spinning_requests(self) -> int:
@@ -496,10 +522,7 @@ class Ticket(Spinlock):
         ops.off_path()
         for s in self.waiters:
             ops.read(self.line, s)              # they re-read and spin again
-        if my == self.now_serving:
-            self.holder = cpu
-        else:
-            self._wait(cpu)
+        self._take_or_wait(cpu, my == self.now_serving)
         return ops
 
     def release(self, cpu: int, rng: Any, now: int) -> tuple[int | None, Ops, int]:
@@ -569,10 +592,7 @@ class MCS(Spinlock):
 
     def arrive(self, cpu: int) -> Ops:
         ops = Ops()
-        if self._enqueue(cpu, ops) == NOBODY:
-            self.holder = cpu
-        else:
-            self._wait(cpu)
+        self._take_or_wait(cpu, self._enqueue(cpu, ops) == NOBODY)
         return ops
 
     def release(self, cpu: int, rng: Any, now: int) -> tuple[int | None, Ops, int]:
@@ -631,18 +651,18 @@ class QSpinlock(MCS):
 
     def arrive(self, cpu: int) -> Ops:
         ops = Ops()
-        spinning = self._on_word()
         ops.rmw(self.line, cpu)                 # CMPXCHG 0 -> locked
         if self.holder is None and self.pending == NOBODY and self.tail == NOBODY:
             self.holder = cpu
             return ops
+        spinning = self._on_word()              # before this CPU changes the word
         if self.pending == NOBODY and self.tail == NOBODY:
             ops.rmw(self.line, cpu)             # fetch_or(pending)
             self.pending = cpu
-            self._wait(cpu)
+            self.waiters.append(cpu)
         else:
             self._enqueue(cpu, ops)             # MCS queue (tail is in the word)
-            self._wait(cpu)
+            self.waiters.append(cpu)
             if self._head() == cpu:
                 ops.read(self.line, cpu)        # the head spins on the word
         ops.off_path()
