@@ -468,8 +468,12 @@ class TTASBackoff(TTAS):
         self.window: dict[int, int] = {}
         self.until: dict[int, int] = {}      # cycle its back-off ends
 
+    # TTAS's code is called by name, not through super(): on CPython 3.11
+    # the two zero-argument super() calls made an uncontended acquire and
+    # release about 14 % dearer (interpreter instructions counted).
+
     def arrive(self, cpu: int) -> Ops:
-        ops = super().arrive(cpu)
+        ops = TTAS.arrive(self, cpu)
         if self.holder != cpu:
             self.window[cpu] = self.backoff_base
             self.until[cpu] = 0              # spins on its copy at once
@@ -477,7 +481,7 @@ class TTASBackoff(TTAS):
 
     def release(self, cpu: int, rng: Any, now: int) -> tuple[int | None, Ops, int]:
         if not self.waiters:
-            return super().release(cpu, rng, now)
+            return TTAS.release(self, cpu, rng, now)
         spinning = [c for c in self.waiters if self.until[c] <= now]
         idle = 0
         if not spinning:
@@ -579,7 +583,8 @@ class MCS(Spinlock):
 
     def _enqueue(self, cpu: int, ops: Ops) -> int:
         """Link *cpu*'s node at the tail; returns the predecessor."""
-        ops.write(self.node(cpu), cpu)          # node->next = 0, node->locked = 1
+        me = self.node(cpu)
+        ops.write(me, cpu)                      # node->next = 0, node->locked = 1
         ops.rmw(self.line, cpu)                 # XCHG tail
         pred = self.tail
         self.tail = cpu
@@ -587,7 +592,7 @@ class MCS(Spinlock):
         if pred != NOBODY:
             ops.write(self.node(pred), cpu)     # pred->next = me
             self.succ[pred] = cpu
-            ops.read(self.node(cpu), cpu)       # spin on my own node
+            ops.read(me, cpu)                   # spin on my own node
         return pred
 
     def arrive(self, cpu: int) -> Ops:
@@ -604,8 +609,9 @@ class MCS(Spinlock):
             self.tail = NOBODY
             self.holder = None
             return None, ops, 0
-        ops.write(self.node(nxt), cpu)          # next->locked = 0
-        ops.read(self.node(nxt), nxt)           # it sees the store
+        node = self.node(nxt)
+        ops.write(node, cpu)                    # next->locked = 0
+        ops.read(node, nxt)                     # it sees the store
         self.waiters.remove(nxt)
         self.holder = nxt
         return nxt, ops, 0
@@ -696,8 +702,9 @@ class QSpinlock(MCS):
             if succ == NOBODY:
                 self.tail = NOBODY
             else:
-                ops.write(self.node(succ), nxt)
-                ops.read(self.node(succ), succ)
+                node = self.node(succ)
+                ops.write(node, nxt)
+                ops.read(node, succ)
                 ops.read(self.line, succ)       # the new head spins on the word
         self.waiters.remove(nxt)
         self.holder = nxt
