@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from reproduce.errors import ConfigError, InvariantError
 from reproduce.kernel import spinlock as S
+from reproduce.machine.cacheline import HIT, MISS, TRANSFER, CacheLine
 from reproduce.model.scenario import Scenario, simulate
 
 KINDS = list(S.LOCK_KINDS)
@@ -127,6 +128,45 @@ def test_one_tas_spinner_spins_in_its_cache():
     ops.rmw(lock.line, 2)           # the spinner that owns the line: a hit
     ops.rmw(lock.line, 2)
     assert ops.transfers == 0 and ops.locked == 2
+
+
+# An operation on a lock's lines: (read, write or rmw, CPU, which line, and
+# whether the path being timed ended before it).
+line_ops = st.lists(st.tuples(st.sampled_from(["read", "write", "rmw"]), st.integers(0, 3),
+                              st.integers(0, 2), st.booleans()), max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(script=line_ops)
+def test_ops_counts_what_the_lines_report_one_by_one(script):
+    # Ops counts each operation's outcome itself; a twin set of lines, read
+    # result by result, must give the same counts and leave the same states.
+    ops, mine, twin = S.Ops(), [CacheLine(f"l{i}") for i in range(3)], \
+        [CacheLine(f"l{i}") for i in range(3)]
+    want = dict.fromkeys(["transfers", "misses", "locked", "other_transfers",
+                          "other_misses"], 0)
+    on_path = True
+    for op, cpu, i, leave in script:
+        if leave and on_path:
+            ops.off_path()
+            on_path = False
+        getattr(ops, op)(mine[i], cpu)
+        r = twin[i].read(cpu) if op == "read" else twin[i].write(cpu)
+        assert r in (HIT, MISS, TRANSFER)
+        prefix = "" if on_path else "other_"
+        if r == TRANSFER:
+            want[prefix + "transfers"] += 1
+        elif r == MISS:
+            want[prefix + "misses"] += 1
+        if op == "rmw" and on_path:
+            want["locked"] += 1
+    assert {k: getattr(ops, k) for k in want} == want
+    assert ops.transactions == sum(v for k, v in want.items() if k != "locked")
+    assert ops.cycles(100, 10, 1) == 100 * want["transfers"] + 10 * want["misses"] + \
+        want["locked"]
+    for a, b in zip(mine, twin):
+        assert (a.owner, a.sharers, a.bounces, a.accesses) == \
+            (b.owner, b.sharers, b.bounces, b.accesses)
 
 
 def test_unknown_kind_is_a_config_error():
