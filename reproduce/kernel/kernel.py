@@ -368,14 +368,7 @@ class Kernel:
         t = core.thread
         assert t is not None         # called only with a thread to run
         while True:
-            act = t.pending
-            if act is not None:
-                t.pending = None
-            else:
-                try:
-                    act = next(t.program)
-                except StopIteration:
-                    act = (EXIT,)
+            act = self._next_action(t)
             op = act[0]
             if op == RUN:
                 cycles = act[1] + t.refill
@@ -409,6 +402,19 @@ class Kernel:
             else:
                 raise ConfigError(f"thread {t.name}: unknown action {act!r}")
             return
+
+    def _next_action(self, t: Thread) -> tuple:
+        """The thread's next action: the one put back (``pending``, e.g. the
+        rest of a preempted user run), else its program's next, EXIT when
+        the program ends."""
+        act = t.pending
+        if act is not None:
+            t.pending = None
+            return act
+        try:
+            return next(t.program)
+        except StopIteration:
+            return (EXIT,)
 
     def _user_done(self, core: Core) -> None:
         t = core.thread
@@ -602,15 +608,15 @@ class Kernel:
         """1. The trap: the CPU enters the kernel for *path*; then it takes
         the lock the strategy names (on a forwarding strategy's slave: it
         hands the path to the master instead)."""
-        if self.fused:
-            self._fused_enter(core, entry, subsys, path, arg)
-            return
         core.entry = entry
         core.subsys = subsys
         core.key = self._keys[entry, subsys]
         core.hold = (path, arg)
         core.section = SECTION_TRAP
         self.counters["entries"] += 1
+        if self.fused:
+            self._fused_acquire(core)
+            return
         if self._fwd and core.id != self._master:
             self._forward(core)
             return
@@ -874,11 +880,11 @@ class Kernel:
 
     # ------------------------------------------------------- the fused path
     # The same entry, release and return as above, in a few handlers instead
-    # of about twenty calls: the trap and the lock (_fused_enter, which
-    # _enter hands every entry to, and _fused_user_done for a system call
-    # at the end of a user run), the start of the hold (_fused_run_path, also
-    # the hand-off to a waiter) and the hold's end (_fused_hold_done:
-    # release, return, the next user run).  start() takes it when every
+    # of about twenty calls: the lock (_fused_acquire, which _enter hands
+    # every entry to once it has recorded it, and _fused_user_done for a
+    # system call at the end of a user run), the start of the hold
+    # (_fused_run_path, also the hand-off to a waiter) and the hold's end
+    # (_fused_hold_done: release, return, the next user run).  start() takes it when every
     # entry is one critical section under one lock or none
     # (``LockPolicy.one_section``: the giant lock, the UP kernel) and nothing
     # watches: no forwarding, no trace, no debug checks (which also keep the
@@ -895,29 +901,17 @@ class Kernel:
         assert t is not None         # a user run belongs to a thread
         t.user_cycles += self.engine.now - core.cpu.since
         core.bus_mu = 0.0
-        if t.pending is not None:
-            self._resume(core)
-            return
-        try:
-            act = next(t.program)
-        except StopIteration:
-            act = (EXIT,)
+        act = self._next_action(t)
         if act[0] != CALL:
             t.pending = act
             self._resume(core)
             return
-        self._fused_enter(core, "syscall", act[2], self._p_call_cb, act[1])
+        self._enter(core, "syscall", act[2], self._p_call_cb, act[1])
 
-    def _fused_enter(self, core: Core, entry: str, subsys: str, path: Callable[..., int],
-                     arg: Any) -> None:
-        """``_enter`` and ``_acquire`` of a single section; if the lock is
-        free (or there is none), start the path (``_run_path``)."""
-        core.entry = entry
-        core.subsys = subsys
-        core.key = self._keys[entry, subsys]
-        core.hold = (path, arg)
-        core.section = SECTION_TRAP
-        self.counters["entries"] += 1
+    def _fused_acquire(self, core: Core) -> None:
+        """``_acquire`` of a single section (``_enter`` has recorded the
+        entry); if the lock is free (or there is none), start the path
+        (``_run_path``)."""
         lock = core.lock = self._one_lock
         if lock is None:
             core.lock_cycles = 0
@@ -1015,14 +1009,10 @@ class Kernel:
                                                   self._locked_rmw),
                           self._run_path_cb, other)
         t = core.thread
-        if t is None or t.pending is not None or core.pending_ticks or core.pending_ipi \
-                or core.pending_irqs:
+        if t is None or core.pending_ticks or core.pending_ipi or core.pending_irqs:
             self._leave(core)
             return
-        try:
-            act = next(t.program)
-        except StopIteration:
-            act = (EXIT,)
+        act = self._next_action(t)
         if act[0] != RUN or act[1] + t.refill <= 0:
             t.pending = act
             self._resume(core)

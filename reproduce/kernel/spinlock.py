@@ -77,7 +77,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from ..errors import ConfigError, InvariantError
-from ..machine.cacheline import HIT, MISS, TRANSFER, CacheLine
+from ..machine.cacheline import HIT, TRANSFER, CacheLine
 
 LOCK_KINDS = ("tas", "ttas", "ttas_backoff", "ticket", "mcs", "qspinlock")
 FIFO_KINDS = ("ticket", "mcs", "qspinlock")   # served in arrival order
@@ -164,51 +164,30 @@ class Ops:
         self.other_transfers = self.other_misses = 0
         self.on_path = True
 
-    # Each operation counts its outcome itself rather than through a shared
-    # helper: these three are the simulator's innermost calls, and a Python
-    # call costs more than the two tests it would save writing out.
-
     def read(self, line: CacheLine, cpu: int) -> None:
-        r = line.read(cpu)
-        if r == HIT:
-            return
-        if self.on_path:
-            if r == TRANSFER:
-                self.transfers += 1
-            else:
-                self.misses += 1
-        elif r == TRANSFER:
-            self.other_transfers += 1
-        else:
-            self.other_misses += 1
+        self._count(line.read(cpu))
 
     def write(self, line: CacheLine, cpu: int) -> None:
-        r = line.write(cpu)
-        if r == HIT:
-            return
-        if self.on_path:
-            if r == TRANSFER:
-                self.transfers += 1
-            else:
-                self.misses += 1
-        elif r == TRANSFER:
-            self.other_transfers += 1
-        else:
-            self.other_misses += 1
+        self._count(line.write(cpu))
 
     def rmw(self, line: CacheLine, cpu: int) -> None:
         """A locked read-modify-write (XCHG, XADD, CMPXCHG): it needs the
         line Modified, like a write, and holds the cache line locked."""
-        r = line.write(cpu)
         if self.on_path:
             self.locked += 1
+        self._count(line.write(cpu))
+
+    def _count(self, r: int) -> None:
+        if r == HIT:
+            return
+        if self.on_path:
             if r == TRANSFER:
                 self.transfers += 1
-            elif r == MISS:
+            else:
                 self.misses += 1
         elif r == TRANSFER:
             self.other_transfers += 1
-        elif r == MISS:
+        else:
             self.other_misses += 1
 
     def off_path(self) -> None:
