@@ -531,11 +531,13 @@ def test_pool_workers_exit_when_the_parent_dies(tmp_path, sig):
 
 
 def test_ctrl_c_prints_one_line(tmp_path):
+    # 200 scenarios of about a second each: the sweep is still running when
+    # the signal comes, however fast the model or slow the pool's start.
     env = {**os.environ, ENV_VAR: str(tmp_path / "c")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "reproduce", "sweep", "-s", "workload=synthetic",
          "-s", "calibrated=false", "-s", "horizon=3000000000", "-s", "user_mean=64000",
-         "-s", "kernel_mean=36000", "-g", "seed=0:8", "--workers", "2", "--no-cache"],
+         "-s", "kernel_mean=36000", "-g", "seed=0:200", "--workers", "2", "--no-cache"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
     kids = _wait_for_workers(proc)
