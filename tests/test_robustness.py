@@ -530,6 +530,13 @@ def test_pool_workers_exit_when_the_parent_dies(tmp_path, sig):
     assert not alive, f"orphaned workers: {[p.pid for p in alive]}"
 
 
+def _default_sigint() -> None:
+    """In the child before it starts Python: SIGINT as a terminal leaves it.
+    A pytest-xdist worker ignores SIGINT, an ignored signal stays ignored
+    across exec, and Python then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_prints_one_line(tmp_path):
     # 200 scenarios of about a second each: the sweep is still running when
     # the signal comes, however fast the model or slow the pool's start.
@@ -539,7 +546,7 @@ def test_ctrl_c_prints_one_line(tmp_path):
          "-s", "calibrated=false", "-s", "horizon=3000000000", "-s", "user_mean=64000",
          "-s", "kernel_mean=36000", "-g", "seed=0:200", "--workers", "2", "--no-cache"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        start_new_session=True, preexec_fn=_default_sigint)
     kids = _wait_for_workers(proc)
     os.killpg(proc.pid, signal.SIGINT)             # as the terminal does: the whole group
     out, err = proc.communicate(timeout=30)
