@@ -57,4 +57,18 @@ def test_every_notebook_has_an_output_dir_parameter_and_calls_outputs():
     for path in sorted(T.NOTEBOOKS.glob("[0-9]*.ipynb")):
         assert T.OUTPUT_DIR in T.default_parameters(path.stem), path.name
         code = "".join(c.source for c in nbformat.read(path, as_version=4).cells)
-        assert f'outputs("{path.stem}", globals())' in code, path.name
+        number = path.stem.split("-")[0]
+        assert f'outputs("{path.stem}", globals())' in code or \
+            f'outputs("{number}", globals())' in code, path.name
+        assert T.notebook_stem(number) == path.stem
+
+
+def test_a_notebook_may_be_named_by_its_number(book):
+    assert T.notebook_stem("07") == "07-x"
+    assert T.outputs("07", {"seeds": 10, "cpus": (1, 2, 4), "output_dir": ""}) \
+        == book / "runs" / "07-x_seeds=10"
+    nbformat.write(new_notebook(), book / "notebooks" / "07-y.ipynb")
+    with pytest.raises(ConfigError, match="2 named 07-"):
+        T.notebook_stem("07")
+    with pytest.raises(ConfigError, match="no notebooks/99.ipynb"):
+        T.notebook_stem("99")

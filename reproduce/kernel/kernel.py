@@ -193,6 +193,9 @@ class Kernel:
         self._shared_bus: bool = bool(costs["shared_bus"])
         self._bus_rate: float = float(costs["kernel_bus_rate"])
         self._bus_depth: int = int(costs["bus_queue_depth"])
+        # Whether spinners can stretch a holder at all: not without a shared
+        # bus, nor when its transactions or a line transfer cost nothing.
+        self._bus_stretches = self._shared_bus and self._bus_rate > 0 and self._transfer > 0
         for lock in policy.locks:
             lock.configure(self._transfer, costs["backoff_base"], costs["backoff_cap"])
         self._line_costs: tuple[int, ...] = tuple({HIT: 0, MISS: costs["memory_access"],
@@ -258,7 +261,6 @@ class Kernel:
         self._fused_allowed = fused
         self.fused = False
         self._one_lock: Spinlock | None = None
-        self._bus_stretches = True
 
     # ------------------------------------------------------------------ boot
     def boot(self) -> None:
@@ -279,11 +281,7 @@ class Kernel:
         if self._fused_allowed and self.policy.one_section and not self._fwd \
                 and not self.debug and self.trace is None:
             self.fused = True
-            # The one lock (None: UP), and whether spinners can stretch its
-            # holder at all (_bus_factor is 1 without a shared bus, or when
-            # a bus transaction or a transfer is free).
-            self._one_lock = self.policy.locks[0] if self.policy.locks else None
-            self._bus_stretches = self._shared_bus and self._bus_rate > 0 and self._transfer > 0
+            self._one_lock = self.policy.locks[0] if self.policy.locks else None   # None: UP
             self._user_done_cb = self._fused_user_done
             self._hold_done_cb = self._fused_hold_done
             self._run_path_cb = self._fused_run_path
@@ -826,7 +824,7 @@ class Kernel:
         ``bus_queue_depth`` of them, a line transfer each.  1 on a machine
         without a shared bus, and for every lock whose waiters spin in their
         own caches."""
-        if lock is None or not self._shared_bus:
+        if lock is None or not self._bus_stretches:
             return 1.0
         ahead = min(lock.spinning_requests(), self._bus_depth)
         return 1.0 + self._bus_rate * ahead * self._transfer
@@ -850,6 +848,8 @@ class Kernel:
 
     def _segment_stall(self, core: Core, now: int) -> int:
         """Cycles of the holder's current segment lost to the bus factor."""
+        if core.factor == 1.0:
+            return 0
         return int(round((now - core.seg_start) * (1.0 - 1.0 / core.factor)))
 
     def _interfere(self, lock: Spinlock, busy: int) -> None:
@@ -920,7 +920,7 @@ class Kernel:
         now = self.engine.now
         cpu = core.cpu
         core.req_tsc = now + cpu.tsc_offset        # RDTSC
-        if self._transfer and lock.spinning_requests():
+        if self._transfer and lock.spinning_requests():     # _count_spinning
             lock.spin_transfers += (now - lock.spin_since) // self._transfer
         lock.spin_since = now
         ops = lock.arrive(core.id)
@@ -945,20 +945,19 @@ class Kernel:
         if self._fsb:
             self._bus_update(now)
         lock = core.lock
-        cycles = self._trap if core.section == SECTION_TRAP else 0
+        cycles = self._trap          # a fused entry is always a trap's one section
         if lock is not None:
             acq = core.acq_tsc = now + cpu.tsc_offset      # RDTSC
             waited = acq - core.req_tsc
             cycles += core.lock_cycles + self._tsc_reads
             if waited > 0:
                 lock.row(core.key, core.id).wait(waited, core.bounced)
-        if core.section != SECTION_PART:
-            if self._mp:
-                cycles += self._mp_overhead
-            if self._kdata_bounce:
-                kdata = self.kdata
-                if kdata.lines:
-                    cycles += self._line_costs[kdata.write(core.id)] * kdata.lines
+        if self._mp:
+            cycles += self._mp_overhead
+        if self._kdata_bounce:
+            kdata = self.kdata
+            if kdata.lines:
+                cycles += self._line_costs[kdata.write(core.id)] * kdata.lines
         assert core.hold is not None  # set by the entry
         path, arg = core.hold
         cycles += path(core, arg)
@@ -969,7 +968,7 @@ class Kernel:
             nxt = core.next
         core.work_left = float(cycles)
         core.seg_start = now
-        factor = 1.0
+        factor = 1.0                 # _bus_factor
         if lock is not None and self._bus_stretches:
             factor = 1.0 + self._bus_rate * min(lock.spinning_requests(), self._bus_depth) \
                 * self._transfer
@@ -978,9 +977,9 @@ class Kernel:
                                     self._hold_done_cb, core)
 
     def _fused_hold_done(self, core: Core) -> None:
-        """``_hold_done`` and ``_release`` of a single section; then
-        ``_leave`` and, if the thread's next action is a user run,
-        ``_resume``."""
+        """``_hold_done`` of a single section (its release is ``_release``,
+        which hands the lock to ``_fused_run_path``); then ``_leave`` and,
+        if the thread's next action is a user run, ``_resume``."""
         engine = self.engine
         now = engine.now
         cpu = core.cpu
@@ -991,23 +990,8 @@ class Kernel:
         if lock is not None:
             held = now + cpu.tsc_offset - core.acq_tsc     # RDTSC
             lock.row(key, core.id).hold(held, core.bounced)
-            if core.factor != 1.0:   # _segment_stall, which is 0 at a factor of 1
-                lock.stall_cycles += int(round((now - core.seg_start) * (1.0 - 1.0 / core.factor)))
-            if self._transfer and lock.spinning_requests():
-                lock.spin_transfers += (now - lock.spin_since) // self._transfer
-            lock.spin_since = now
-            nxt, ops, idle = lock.release(core.id, self.rng, now)
-            lock.transactions += ops.transactions
-            if nxt is not None:
-                other = self.cores[nxt]
-                other.bounced = ops.transfers > 0
-                stall = self._burst_stall(ops.other_transfers * self._transfer +
-                                          ops.other_misses * self._memory)
-                lock.stall_cycles += stall
-                other.lock_cycles = stall
-                engine.at(now + idle + ops.cycles(self._transfer, self._memory,
-                                                  self._locked_rmw),
-                          self._run_path_cb, other)
+            lock.stall_cycles += self._segment_stall(core, now)
+            self._release(core, lock)
         t = core.thread
         if t is None or core.pending_ticks or core.pending_ipi or core.pending_irqs:
             self._leave(core)

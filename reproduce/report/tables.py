@@ -42,12 +42,22 @@ matplotlib.rcParams["svg.hashsalt"] = "reproduce"
 _where = {"figures": FIGURES, "results": RESULTS}
 
 
+def notebook_stem(notebook: str) -> str:
+    """The file name (without ``.ipynb``) of *notebook*, given whole or by
+    its number: ``"10"`` is the one notebook named ``10-*.ipynb``."""
+    if (NOTEBOOKS / f"{notebook}.ipynb").exists():
+        return notebook
+    hits = sorted(p.stem for p in NOTEBOOKS.glob(f"{notebook}-*.ipynb"))
+    if len(hits) != 1:
+        raise ConfigError(f"notebook {notebook!r}: no notebooks/{notebook}.ipynb"
+                          + (f" and {len(hits)} named {notebook}-*.ipynb" if hits else ""))
+    return hits[0]
+
+
 def default_parameters(notebook: str) -> dict[str, Any]:
     """The values assigned in the cell tagged ``parameters`` of
-    ``notebooks/<notebook>.ipynb``, as committed."""
-    path = NOTEBOOKS / f"{notebook}.ipynb"
-    if not path.exists():
-        raise ConfigError(f"notebook {notebook!r}: no {path.relative_to(ROOT)}")
+    ``notebooks/<notebook>.ipynb`` (see :func:`notebook_stem`), as committed."""
+    path = NOTEBOOKS / f"{notebook_stem(notebook)}.ipynb"
     doc = json.loads(path.read_text(encoding="utf-8"))
     for cell in doc["cells"]:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
@@ -79,7 +89,9 @@ def outputs(notebook: str, values: Mapping[str, Any]) -> Path:
     the canonical ``figures/`` and ``data/results/`` (returns the repository
     root).  Otherwise ``runs/<output_dir>/``, or, with ``output_dir`` empty,
     ``runs/<notebook>_<name>=<value>.../`` naming the parameters that
-    differ; its ``parameters.json`` records all of them."""
+    differ; its ``parameters.json`` records all of them.  *notebook* may be
+    given by its number (:func:`notebook_stem`)."""
+    notebook = notebook_stem(notebook)
     defaults = default_parameters(notebook)
     given = {k: values[k] for k in defaults if k in values}
     changed = {k: v for k, v in given.items()
