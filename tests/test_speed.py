@@ -61,7 +61,7 @@ def test_speed_quick_writes_csv(tmp_path, capsys):
     assert "counted the same cycles per CPU and mode as SimPy in every sample: yes" in text
     assert "process CPU time per lock acquisition" in text
     df = pd.read_csv(out)
-    assert {"ours", "ours, general path", "simpy", "engine only", "floor"} <= set(df["model"])
+    assert {"ours", "simpy", "engine only", "floor"} <= set(df["model"])
     assert set(df["cpus"]) == set(speed.CPU_COUNTS)
     assert {"us_per_acq", "cpu_s_min", "cpu_s_median", "ours_speedup_vs_simpy_2cpu",
             "ours_speedup_vs_simpy_32cpu", "same_cycles"} <= set(df.columns)
@@ -79,7 +79,7 @@ def test_speed_samples_are_interleaved():
     assert len(pairs) == len(set(pairs))
     assert pairs[0] == (speed.ideal_case(2), speed.OURS)
     assert {m for c, m in pairs if c in (speed.PII, speed.PAPER, speed.PAPER_LONG)} \
-        == {speed.OURS, speed.GENERAL, speed.COMPILED}
+        == {speed.OURS, speed.COMPILED}
     assert {c for c, _ in pairs} == set(speed.scenarios(1000))
 
 

@@ -20,12 +20,7 @@ follows the same course, as in the MP build of section 3.1:
 5. ``_leave``: the CPU takes interrupts held off meanwhile, then returns to
    user mode in whatever thread the path left current (or halts, IDLE).
 
-These functions appear in this order in the file.  For the giant lock and
-the UP kernel, where an entry is always one critical section, the fused path
-(near the end of the class) does the same steps in four handlers.  What the
-general path has beyond it: a path in parts under different locks
-(``_then``, ``_continue``), forwarding to a master CPU (``_forward``,
-``_serve``), the trace and the debug checks (``_watch``, ``covers``).
+These functions appear in this order in the file.
 
 Strategies finer than the giant lock may split a path into parts that run
 under different locks, one after the other (``_then``); the master-slave and
@@ -148,15 +143,13 @@ class Kernel:
     (the lock strategy *policy*, CPU-local data); *costs* is the cost table
     (``data/params/pentium2.toml``), *sched* the scheduler part of the
     workload table.  *switches* turn two of the paper's reasons for the low
-    speedup off: ``readyq_bounce``, ``kernel_data_bounce``.  *fused*
-    allows the fused path (same results, fewer steps; see its section),
-    which ``start()`` takes where it applies; set ``trace`` before
-    ``start()``, as a traced kernel keeps to the general path."""
+    speedup off: ``readyq_bounce``, ``kernel_data_bounce``.  Set ``trace``
+    before ``start()``."""
 
     def __init__(self, engine: Engine, mem: PhysicalMemory, ncpus: int, build: str,
                  policy: LockPolicy, costs: Params, sched: Params, rng, *,
                  mm: MemoryManager | None = None, debug: bool = False,
-                 switches: dict[str, bool] | None = None, fused: bool = True) -> None:
+                 switches: dict[str, bool] | None = None) -> None:
         if build not in BUILDS:
             raise ConfigError(f"kernel build {build!r}: allowed are {', '.join(BUILDS)}")
         if not isinstance(ncpus, int) or ncpus < 1:
@@ -256,11 +249,6 @@ class Kernel:
         self._dev_gap = 0
         self._dev_alternate = True
         self._dev_rng: Any = None
-        # The fused path (see its section below): allowed by the caller,
-        # taken by start() when nothing it leaves out is needed.
-        self._fused_allowed = fused
-        self.fused = False
-        self._one_lock: Spinlock | None = None
 
     # ------------------------------------------------------------------ boot
     def boot(self) -> None:
@@ -275,16 +263,7 @@ class Kernel:
                 self.engine.at(self.tick_period + skew % self.tick_period, self._tick, core)
 
     def start(self) -> None:
-        """Every CPU picks its first thread (boot work is not measured).
-        The fused path is chosen here, once, after tracing may have been
-        switched on."""
-        if self._fused_allowed and self.policy.one_section and not self._fwd \
-                and not self.debug and self.trace is None:
-            self.fused = True
-            self._one_lock = self.policy.locks[0] if self.policy.locks else None   # None: UP
-            self._user_done_cb = self._fused_user_done
-            self._hold_done_cb = self._fused_hold_done
-            self._run_path_cb = self._fused_run_path
+        """Every CPU picks its first thread (boot work is not measured)."""
         for core in self.cores:
             self._pick(core)
             if core.thread is not None:
@@ -612,9 +591,6 @@ class Kernel:
         core.hold = (path, arg)
         core.section = SECTION_TRAP
         self.counters["entries"] += 1
-        if self.fused:
-            self._fused_acquire(core)
-            return
         if self._fwd and core.id != self._master:
             self._forward(core)
             return
@@ -877,140 +853,6 @@ class Kernel:
             self.engine.cancel(core.event)
         core.event = self.engine.at(now + max(0, math.ceil(core.work_left * new)),
                                     self._hold_done_cb, core)
-
-    # ------------------------------------------------------- the fused path
-    # The same entry, release and return as above, in a few handlers instead
-    # of about twenty calls: the lock (_fused_acquire, which _enter hands
-    # every entry to once it has recorded it, and _fused_user_done for a
-    # system call at the end of a user run), the start of the hold
-    # (_fused_run_path, also the hand-off to a waiter) and the hold's end
-    # (_fused_hold_done: release, return, the next user run).  start() takes it when every
-    # entry is one critical section under one lock or none
-    # (``LockPolicy.one_section``: the giant lock, the UP kernel) and nothing
-    # watches: no forwarding, no trace, no debug checks (which also keep the
-    # ``covers`` of a section; here they stay empty).  Anything less common
-    # (another action, interrupts held off, no thread) goes to the general
-    # functions, which schedule these handlers in turn.  Every step is the
-    # general one's, in the same order, so the two paths give the same events
-    # in the same order and the same results to the bit
-    # (tests/test_fused.py).
-    def _fused_user_done(self, core: Core) -> None:
-        """A user run ended (``_user_done``); if the thread's next action
-        is a system call, enter the kernel for it."""
-        t = core.thread
-        assert t is not None         # a user run belongs to a thread
-        t.user_cycles += self.engine.now - core.cpu.since
-        core.bus_mu = 0.0
-        act = self._next_action(t)
-        if act[0] != CALL:
-            t.pending = act
-            self._resume(core)
-            return
-        self._enter(core, "syscall", act[2], self._p_call_cb, act[1])
-
-    def _fused_acquire(self, core: Core) -> None:
-        """``_acquire`` of a single section (``_enter`` has recorded the
-        entry); if the lock is free (or there is none), start the path
-        (``_run_path``)."""
-        lock = core.lock = self._one_lock
-        if lock is None:
-            core.lock_cycles = 0
-            self._fused_run_path(core)
-            return
-        now = self.engine.now
-        cpu = core.cpu
-        core.req_tsc = now + cpu.tsc_offset        # RDTSC
-        if self._transfer and lock.spinning_requests():     # _count_spinning
-            lock.spin_transfers += (now - lock.spin_since) // self._transfer
-        lock.spin_since = now
-        ops = lock.arrive(core.id)
-        lock.transactions += ops.transactions
-        if lock.holder == core.id:
-            core.bounced = ops.transfers > 0
-            core.lock_cycles = ops.cycles(self._transfer, self._memory, self._locked_rmw)
-            self._fused_run_path(core)
-            return
-        cpu.set_mode(SPIN, now)
-        if self._fsb:
-            self._bus_update(now)
-        self._interfere(lock, self._bus_cycles(ops))
-
-    def _fused_run_path(self, core: Core) -> None:
-        """``_run_path`` of a trap's single section on its own CPU."""
-        now = self.engine.now
-        cpu = core.cpu
-        cpu.cycles[cpu.mode] += now - cpu.since     # set_mode(KERNEL)
-        cpu.mode = KERNEL
-        cpu.since = now
-        if self._fsb:
-            self._bus_update(now)
-        lock = core.lock
-        cycles = self._trap          # a fused entry is always a trap's one section
-        if lock is not None:
-            acq = core.acq_tsc = now + cpu.tsc_offset      # RDTSC
-            waited = acq - core.req_tsc
-            cycles += core.lock_cycles + self._tsc_reads
-            if waited > 0:
-                lock.row(core.key, core.id).wait(waited, core.bounced)
-        if self._mp:
-            cycles += self._mp_overhead
-        if self._kdata_bounce:
-            kdata = self.kdata
-            if kdata.lines:
-                cycles += self._line_costs[kdata.write(core.id)] * kdata.lines
-        assert core.hold is not None  # set by the entry
-        path, arg = core.hold
-        cycles += path(core, arg)
-        nxt = core.next
-        while nxt is not None:       # one lock: further parts in the same section
-            core.next = None
-            cycles += nxt[2](core, nxt[3])
-            nxt = core.next
-        core.work_left = float(cycles)
-        core.seg_start = now
-        factor = 1.0                 # _bus_factor
-        if lock is not None and self._bus_stretches:
-            factor = 1.0 + self._bus_rate * min(lock.spinning_requests(), self._bus_depth) \
-                * self._transfer
-        core.factor = factor
-        core.event = self.engine.at(now + math.ceil(core.work_left * factor),
-                                    self._hold_done_cb, core)
-
-    def _fused_hold_done(self, core: Core) -> None:
-        """``_hold_done`` of a single section (its release is ``_release``,
-        which hands the lock to ``_fused_run_path``); then ``_leave`` and,
-        if the thread's next action is a user run, ``_resume``."""
-        engine = self.engine
-        now = engine.now
-        cpu = core.cpu
-        lock = core.lock
-        key = core.key
-        kcycles = self.kcycles
-        kcycles[key] = kcycles.get(key, 0) + (now - cpu.since)
-        if lock is not None:
-            held = now + cpu.tsc_offset - core.acq_tsc     # RDTSC
-            lock.row(key, core.id).hold(held, core.bounced)
-            lock.stall_cycles += self._segment_stall(core, now)
-            self._release(core, lock)
-        t = core.thread
-        if t is None or core.pending_ticks or core.pending_ipi or core.pending_irqs:
-            self._leave(core)
-            return
-        act = self._next_action(t)
-        if act[0] != RUN or act[1] + t.refill <= 0:
-            t.pending = act
-            self._resume(core)
-            return
-        cycles = act[1] + t.refill
-        t.refill = 0
-        cpu.cycles[cpu.mode] += now - cpu.since     # set_mode(USER)
-        cpu.mode = USER
-        cpu.since = now
-        if self._fsb:
-            self._bus_run(core, t, cycles, now)
-            return
-        core.user_end = now + cycles
-        core.event = engine.at(core.user_end, self._user_done_cb, core)
 
     # ---------------------------------------------------- tracing and checks
     def _watch_entry(self, core: Core, waited: int, kcost: int) -> None:

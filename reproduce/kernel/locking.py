@@ -83,10 +83,6 @@ class LockPolicy:
     forward_ipi: ClassVar[bool] = False
     master: ClassVar[int] = 0
     mp_overhead: ClassVar[bool] = True
-    # Every part of every path runs under one and the same lock, ``locks[0]``
-    # (or under none, ``locks`` empty): a kernel entry is a single critical
-    # section, which is what the kernel's fused path assumes (``Kernel.fused``).
-    one_section: ClassVar[bool] = True
 
     def __init__(self, kind: str = "tas", ncpus: int = 1) -> None:
         if kind not in LOCK_KINDS:
@@ -152,7 +148,6 @@ class GiantIrq(Giant):
     the two never touch the same list at once."""
 
     name = "giant+irq"
-    one_section = False
     IRQ_ENTRIES: ClassVar[tuple[str, ...]] = ("timer", "ipi")
     IRQ_PARTS: ClassVar[tuple[str, ...]] = ("timer", IRQ)
 
@@ -189,7 +184,6 @@ class Subsystem(LockPolicy):
     no lock."""
 
     name = "subsystem"
-    one_section = False
 
     def __init__(self, kind: str = "tas", ncpus: int = 1) -> None:
         super().__init__(kind, ncpus)
@@ -267,7 +261,6 @@ class MasterSlave(LockPolicy):
     the per-entry overhead) but needs no lock: only one CPU runs it."""
 
     name = "master-slave"
-    one_section = False
     forwarding = True
 
     def lock_for(self, entry: str, subsys: str) -> Spinlock | None:

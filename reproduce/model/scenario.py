@@ -503,10 +503,8 @@ def check_budget(s: Scenario, c: Mapping[str, Any], w: Mapping[str, Any]) -> Non
                           "a shorter horizon (or work_cycles), or longer phases")
 
 
-def simulate(s: Scenario, *, fused: bool = True) -> Result:
-    """Run scenario *s* and return what it measured.  ``fused=False`` keeps
-    the kernel on its general path even where the fused one applies (the
-    results are the same to the bit; ``extra["path"]`` says which ran)."""
+def simulate(s: Scenario) -> Result:
+    """Run scenario *s* and return what it measured."""
     costs, w = build_params(s)
     engine = Engine()
     mem = PhysicalMemory(costs["memory_bytes"])
@@ -517,7 +515,7 @@ def simulate(s: Scenario, *, fused: bool = True) -> Result:
     mm = _memory_manager(mem, s)
     k = Kernel(engine, mem, s.cpus, s.kernel, policy, costs, w, rng, mm=mm, debug=s.debug,
                switches={"readyq_bounce": s.readyq_bounce,
-                         "kernel_data_bounce": s.kernel_data_bounce}, fused=fused)
+                         "kernel_data_bounce": s.kernel_data_bounce})
     k.boot()
     if s.workload == "paper":
         return _run_paper(s, k, w, ss)
@@ -628,8 +626,7 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
         for cpu, st in sorted(l.by_cpu.items()):
             cpu_rows.append({"lock": l.name, "cpu": cpu, **st.as_dict()})
     extra = {"lock_by_cpu": pd.DataFrame(cpu_rows),
-             "warmup": {"cycles": t0, **k.warmup},
-             "path": "fused" if k.fused else "general"}
+             "warmup": {"cycles": t0, **k.warmup}}
     total = _total_lockstat(locks)
     memory = {"frames_in_use": k.mem.in_use, "frames_peak": k.mem.peak}
     if k.mm is not None:

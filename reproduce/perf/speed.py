@@ -5,9 +5,7 @@ on the ideal machine (one thread per CPU alternating exponential user and
 kernel phases; the kernel phase holds the one lock, granted in FIFO order):
 
 * ``ours``: the simulator, :func:`reproduce.model.scenario.simulate`, from the
-  Python sources (the default; the giant lock takes the kernel's fused path);
-* ``ours, general path``: the same with the fused path off
-  (``simulate(s, fused=False)``): what the fused path saves;
+  Python sources (the default);
 * ``ours, compiled``: the same on the mypyc build (``make fast``), if it can
   be built, in a child process of its own (the build replaces the modules
   process-wide) that this one drives sample by sample;
@@ -66,13 +64,12 @@ REPS = 5
 WARMUP_HORIZON = 2_000_000
 
 # The versions of the model, in the order of the table.
-OURS, GENERAL, COMPILED = "ours", "ours, general path", "ours, compiled"
+OURS, COMPILED = "ours", "ours, compiled"
 SIMPY, SALABIM, ENGINE, FLOOR, NUMBA = "simpy", "salabim", "engine only", "floor", "floor, numba"
 REFERENCES = {SIMPY: ("simpy_model", "run"), SALABIM: ("salabim_model", "run"),
               ENGINE: ("engine_model", "run"), FLOOR: ("floor_model", "run"),
               NUMBA: ("floor_model", "run_numba")}
-MODEL_TEXT = {OURS: "this package, Python sources (the default: fused path)",
-              GENERAL: "this package, Python sources, general path (fused=False)",
+MODEL_TEXT = {OURS: "this package, Python sources",
               COMPILED: "this package, mypyc build (make fast)",
               SIMPY: "SimPy", SALABIM: "salabim",
               ENGINE: "this package's bare engine (plain callbacks, no kernel model)",
@@ -108,12 +105,12 @@ def scenarios(horizon: int) -> dict[str, Scenario]:
 # --------------------------------------------------------------------------
 # one sample
 
-def time_ours(s: Scenario, fused: bool = True) -> dict[str, Any]:
-    """One run of the simulator (*fused*: may take the fused path): CPU and
+def time_ours(s: Scenario) -> dict[str, Any]:
+    """One run of the simulator: CPU and
     wall seconds, acquisitions, events, cycles and per-CPU modes (user,
     kernel, spin, idle)."""
     c, w = time.process_time(), time.perf_counter()
-    r = simulate(s, fused=fused)
+    r = simulate(s)
     cpu, wall = time.process_time() - c, time.perf_counter() - w
     # The paper workload's measurement starts after a warm-up, which the
     # run's time covers: its acquisitions and cycles count here too.
@@ -226,12 +223,12 @@ def plan(horizon: int, compiled: bool, references: list[str]) -> list[tuple[str,
     pairs = []
     for n in CPU_COUNTS:
         case = ideal_case(n)
-        pairs += [(case, OURS), (case, GENERAL)]
+        pairs.append((case, OURS))
         if compiled:
             pairs.append((case, COMPILED))
         pairs += [(case, m) for m in references]
     for case in (PII, PAPER, PAPER_LONG):
-        pairs += [(case, OURS), (case, GENERAL)]
+        pairs.append((case, OURS))
         if compiled:
             pairs.append((case, COMPILED))
     return pairs
@@ -250,15 +247,13 @@ def measure(horizon: int = HORIZON, reps: int = REPS, compiled: bool = True,
         # Untimed: imports, first calls, numba's compilation.
         warm = scenarios(WARMUP_HORIZON)
         for case, model in pairs:
-            if model not in (OURS, GENERAL, COMPILED):
+            if model not in (OURS, COMPILED):
                 time_reference(model, warm[case])
         time_ours(warm[PII])
         for rep in range(reps):
             for case, model in pairs:
                 if model == OURS:
                     r = time_ours(named[case])
-                elif model == GENERAL:
-                    r = time_ours(named[case], fused=False)
                 elif model == COMPILED:
                     assert child is not None
                     r = child.time(case)
@@ -313,7 +308,7 @@ def ratios(rows: list[dict[str, Any]], horizon: int) -> dict[str, Any]:
             same = same and r["repeatable"] and r["modes"] == q["modes"] \
                 and r["acquisitions"] == q["acquisitions"]
     out["same_cycles"] = same
-    for m in (OURS, GENERAL, COMPILED):
+    for m in (OURS, COMPILED):
         if (PII, m) in by:
             base = by[(PII, m)]["us_per_acq"]
             out[f"{key(m)}_paper_over_synthetic_per_acq"] = by[(PAPER, m)]["us_per_acq"] / base
@@ -332,7 +327,7 @@ def key(model: str) -> str:
 def report(rows: list[dict[str, Any]], rat: dict[str, Any], horizon: int, reps: int,
            seconds: float) -> str:
     by = {(r["case"], r["model"]): r for r in rows}
-    models = [m for m in (OURS, GENERAL, COMPILED, SIMPY, SALABIM, ENGINE, FLOOR, NUMBA)
+    models = [m for m in (OURS, COMPILED, SIMPY, SALABIM, ENGINE, FLOOR, NUMBA)
               if (ideal_case(2), m) in by]
     head = "| model | " + " | ".join(f"µs/acq, {n} CPUs" for n in CPU_COUNTS) + " | " \
         + " | ".join(f"vs SimPy, {n} CPUs" for n in CPU_COUNTS) + " |"
@@ -358,7 +353,7 @@ def report(rows: list[dict[str, Any]], rat: dict[str, Any], horizon: int, reps: 
         "(vs SimPy: SimPy's CPU time per acquisition over the version's; > 1 is faster)",
         "",
     ]
-    for m in (OURS, GENERAL, COMPILED):
+    for m in (OURS, COMPILED):
         if f"{key(m)}_paper_over_synthetic_per_acq" in rat:
             lines.append(
                 f"{MODEL_TEXT[m]}: paper workload / synthetic (Pentium II costs), CPU time per "
