@@ -8,7 +8,7 @@ from reproduce.model.scenario import Scenario, simulate
 from reproduce.report.walkthrough import syscall_trace
 from reproduce.errors import ConfigError
 from reproduce.kernel import locking
-from reproduce.kernel.kernel import InvariantError
+from reproduce.errors import InvariantError
 from reproduce.kernel.spinlock import new_spinlock
 
 SHORT = {"work_cycles": 6_000_000}

@@ -12,7 +12,7 @@ from reproduce import cli
 from reproduce.model.scenario import Scenario, simulate
 from reproduce.errors import ConfigError
 from reproduce.kernel import locking
-from reproduce.kernel.kernel import InvariantError
+from reproduce.errors import InvariantError
 from reproduce.kernel.spinlock import new_spinlock
 
 DESIGNS = list(locking.POLICIES)

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from reproduce.kernel.proc import Process, Thread
 from reproduce.kernel.sched import ReadyQueue
-from reproduce.kernel.spinlock import LockStat
+from reproduce.kernel.lockstat import LockStat
 
 ops = st.lists(st.tuples(st.sampled_from(["push", "pop"]), st.integers(0, 3),
                          st.one_of(st.none(), st.integers(0, 2)), st.integers(0, 2)),

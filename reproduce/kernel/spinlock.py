@@ -1,4 +1,4 @@
-"""Spinlocks as code on MESI cache lines, and their instrumentation.
+"""Spinlocks as code on MESI cache lines.
 
 A spinlock is a few words in cache lines (``machine.cacheline``).  Each
 algorithm below is written as the loads, stores and locked read-modify-writes
@@ -21,7 +21,7 @@ a locked operation on a cached line locks the cache, not the bus):
 * on a shared bus (the Pentium II's 66 MHz front-side bus) every transfer
   also occupies the bus, so the lock holder's own cache misses wait behind
   the spinners' traffic; the kernel prices that interference from the
-  transfers counted here (``Kernel._interfere``).
+  transfers counted here (``bus.Traffic.interfere``).
 
 The algorithms (``LOCK_KINDS``):
 
@@ -73,80 +73,16 @@ coarser rows are sums of those, formed when read.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from ..errors import ConfigError, InvariantError
 from ..machine.cacheline import HIT, TRANSFER, CacheLine
+from .lockstat import LockStat
 
 LOCK_KINDS = ("tas", "ttas", "ttas_backoff", "ticket", "mcs", "qspinlock")
 FIFO_KINDS = ("ticket", "mcs", "qspinlock")   # served in arrival order
 
 NOBODY: Final = -1            # "no CPU" in a lock word or queue link
-
-
-@dataclass(slots=True)
-class LockStat:
-    """One row of ``/proc/lock_stat``; times in cycles."""
-
-    con_bounces: int = 0      # contended acquisitions whose line came from another CPU
-    contentions: int = 0      # acquisitions that had to wait
-    waittime_min: int = 0
-    waittime_max: int = 0
-    waittime_total: int = 0
-    acq_bounces: int = 0      # acquisitions whose line came from another CPU
-    acquisitions: int = 0
-    holdtime_min: int = 0
-    holdtime_max: int = 0
-    holdtime_total: int = 0
-
-    def wait(self, cycles: int, bounced: bool) -> None:
-        if self.contentions == 0 or cycles < self.waittime_min:
-            self.waittime_min = cycles
-        if cycles > self.waittime_max:
-            self.waittime_max = cycles
-        self.contentions += 1
-        self.waittime_total += cycles
-        if bounced:
-            self.con_bounces += 1
-
-    def hold(self, cycles: int, bounced: bool) -> None:
-        if self.acquisitions == 0 or cycles < self.holdtime_min:
-            self.holdtime_min = cycles
-        if cycles > self.holdtime_max:
-            self.holdtime_max = cycles
-        self.acquisitions += 1
-        self.holdtime_total += cycles
-        if bounced:
-            self.acq_bounces += 1
-
-    @classmethod
-    def total(cls, rows) -> "LockStat":
-        """The row that counts everything *rows* count: sums, and the least
-        minimum and greatest maximum among rows that recorded any."""
-        out = cls()
-        for s in rows:
-            if s.contentions:
-                if out.contentions == 0 or s.waittime_min < out.waittime_min:
-                    out.waittime_min = s.waittime_min
-                out.waittime_max = max(out.waittime_max, s.waittime_max)
-                out.contentions += s.contentions
-                out.waittime_total += s.waittime_total
-                out.con_bounces += s.con_bounces
-            if s.acquisitions:
-                if out.acquisitions == 0 or s.holdtime_min < out.holdtime_min:
-                    out.holdtime_min = s.holdtime_min
-                out.holdtime_max = max(out.holdtime_max, s.holdtime_max)
-                out.acquisitions += s.acquisitions
-                out.holdtime_total += s.holdtime_total
-                out.acq_bounces += s.acq_bounces
-        return out
-
-    def as_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["waittime_avg"] = self.waittime_total / self.contentions if self.contentions else 0.0
-        d["holdtime_avg"] = self.holdtime_total / self.acquisitions if self.acquisitions else 0.0
-        return d
 
 
 class Ops:

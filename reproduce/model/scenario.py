@@ -18,12 +18,13 @@ import numpy as np
 if TYPE_CHECKING:          # imported where used: a command line that runs no
     import pandas as pd    # scenario should not pay for importing pandas
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InvariantError
 from ..schema import Spec, convert
+from ..kernel.forward import kernel_class
 from ..kernel.kernel import Kernel
 from ..kernel.locking import POLICIES, make_policy
 from ..kernel.spinlock import LOCK_KINDS
-from ..machine.cpu import KERNEL, MODE_NAMES
+from ..machine.cpu import MODE_NAMES
 from ..machine.engine import Engine
 from ..machine.memory import PhysicalMemory
 from .. import params as P
@@ -513,8 +514,8 @@ def simulate(s: Scenario) -> Result:
     policy = make_policy("none" if s.kernel == "up" else s.lock, s.spinlock, s.cpus) \
         if s.kernel == "mp" else _none_policy(s)
     mm = _memory_manager(mem, s)
-    k = Kernel(engine, mem, s.cpus, s.kernel, policy, costs, w, rng, mm=mm, debug=s.debug,
-               switches={"readyq_bounce": s.readyq_bounce,
+    k = kernel_class(policy)(engine, mem, s.cpus, s.kernel, policy, costs, w, rng, mm=mm,
+                             debug=s.debug, switches={"readyq_bounce": s.readyq_bounce,
                          "kernel_data_bounce": s.kernel_data_bounce})
     k.boot()
     if s.workload == "paper":
@@ -556,19 +557,9 @@ def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
     k.start()
     t0 = WARMUP_TICKS * k.tick_period if k.tick_period else 0
     engine.run(until=t0)
-    snap = [c.cpu.account(t0) for c in k.cores]
+    snap = k.modes(t0)
     k.reset_stats()
-    bench: set = set()
-    state = {"end": None}
-
-    def on_exit(t) -> None:
-        if t in bench:
-            bench.discard(t)
-            if not bench:
-                state["end"] = engine.now
-                engine.stop()
-
-    k.on_exit = on_exit
+    bench = []
     for i in range(processes(s, w)):
         prog = W.benchmark_loop(int(w["work_cycles"]), int(w["iteration_cycles"]),
                                 int(w["call_every"]), int(w["call_cycles"]))
@@ -576,13 +567,14 @@ def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
         # placement "same": created on CPU 0 (where the shell that starts
         # them runs); matters only under affinity, which keeps them there.
         home = 0 if w["placement"] == "same" and k.affinity else None
-        bench.add(k.create_process(f"bench{i}", "benchmark", prog, int(w["priority"]),
+        bench.append(k.create_process(f"bench{i}", "benchmark", prog, int(w["priority"]),
                                    container=container, cpu=home))
+    k.wait_for(bench)
     k.admit()
     limit = t0 + run_cycles(s, w)
     engine.run(until=limit)
-    end = state["end"] if state["end"] is not None else engine.now
-    return _result(s, k, snap, t0, end, completed=state["end"] is not None)
+    end = k.done_at if k.done_at is not None else engine.now
+    return _result(s, k, snap, t0, end, completed=k.done_at is not None)
 
 
 def _run_synthetic(s: Scenario, k: Kernel, ss) -> Result:
@@ -601,72 +593,21 @@ def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) ->
     import pandas as pd
     if s.debug:
         k.check_accounting()
-    modes = [[a - b for a, b in zip(c.cpu.account(end), sn)] for c, sn in zip(k.cores, snap)]
+    modes = [[a - b for a, b in zip(now, sn)] for now, sn in zip(k.modes(end), snap)]
     elapsed = end - t0
     if s.debug:
         for i, m in enumerate(modes):
             if sum(m) != elapsed:
-                from ..kernel.kernel import InvariantError
                 raise InvariantError(f"CPU {i}: modes {m} do not add up to {elapsed}")
-    locks = {l.name: l.stat.as_dict() for l in k.policy.locks}
-    for l in k.policy.locks:
-        locks[l.name]["bounces"] = l.line.bounces
-        locks[l.name]["transfers"] = l.transfers        # all its lines, spinners' included
-        locks[l.name]["bus_transactions"] = l.transactions + l.spin_transfers
-        locks[l.name]["bus_stall_cycles"] = l.stall_cycles
-        locks[l.name]["idle_cycles"] = l.idle_cycles
-        locks[l.name].update(_in_progress(k, l, t0, end))
-    rows = []
-    for l in k.policy.locks:
-        for entry, st in sorted(l.by_entry.items()):
-            rows.append({"lock": l.name, "entry": entry, **st.as_dict()})
-    by_entry = pd.DataFrame(rows)
-    cpu_rows = []
-    for l in k.policy.locks:
-        for cpu, st in sorted(l.by_cpu.items()):
-            cpu_rows.append({"lock": l.name, "cpu": cpu, **st.as_dict()})
-    extra = {"lock_by_cpu": pd.DataFrame(cpu_rows),
-             "warmup": {"cycles": t0, **k.warmup}}
-    total = _total_lockstat(locks)
-    memory = {"frames_in_use": k.mem.in_use, "frames_peak": k.mem.peak}
-    if k.mm is not None:
-        memory.update({key: v for key, v in k.mm.stats().items() if isinstance(v, (int, float))})
-    readyq_bounces = sum(lines.bounces for lines in k.readyq.lines)
-    counters = dict(k.counters)
-    counters["readyq_bounces"] = readyq_bounces
-    for c in k.cores:
-        counters[f"irqs_cpu{c.id}"] = c.irqs
-    # The benchmark's own user-mode cycles (wall cycles in user mode: a loop
-    # slowed by the bus takes more of them than its solo work).
-    counters["bench_user_cycles"] = sum(t.user_cycles for t in k.threads
-                                        if t.process.kind == "benchmark")
-    calls = sum(st.acquisitions for l in k.policy.locks for st in [l.stat]) \
-        if k.policy.locks else counters["entries"]
-    return Result(s, elapsed, modes, total, locks, by_entry, counters, memory,
-                  dict(sorted(k.kcycles.items())), k.engine.events, completed, calls, extra)
-
-
-def _in_progress(k: Kernel, lock, t0: int, end: int) -> dict[str, int]:
-    """The holds and waits of *lock* still open when the run ended: lock_stat
-    counts an interval at its end, so without these a run whose last kernel
-    path outlives it reports less hold and spin time than the CPUs' modes
-    (one run showed 0 acquisitions while a CPU held the lock 99 % of the
-    time).  Counted apart, in cycles after the measurement began (*t0*)."""
-    out = {"holds_in_progress": 0, "holdtime_in_progress": 0,
-           "waits_in_progress": 0, "waittime_in_progress": 0}
-    for core in k.cores:
-        if core.lock is not lock:
-            continue
-        off = core.cpu.tsc_offset
-        holding = lock.holder == core.id and core.acq_tsc >= core.req_tsc \
-            and core.cpu.mode == KERNEL
-        if holding:
-            out["holds_in_progress"] += 1
-            out["holdtime_in_progress"] += end - max(t0, core.acq_tsc - off)
-        elif core.id in lock.waiters or lock.holder == core.id:   # spinning, or in hand-off
-            out["waits_in_progress"] += 1
-            out["waittime_in_progress"] += end - max(t0, core.req_tsc - off)
-    return out
+    st = k.stats(t0, end)
+    locks = st["locks"]
+    extra = {"lock_by_cpu": pd.DataFrame(st["by_cpu"]), "warmup": st["warmup"]}
+    counters = st["counters"]
+    calls = sum(lock["acquisitions"] for lock in locks.values()) if locks \
+        else counters["entries"]
+    return Result(s, elapsed, modes, _total_lockstat(locks), locks, pd.DataFrame(st["by_entry"]),
+                  counters, st["memory"], st["kernel_profile"], st["events"], completed, calls,
+                  extra)
 
 
 def _total_lockstat(locks: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -52,8 +52,10 @@ MANIFEST = "manifest.json"
 # these modules write endless sequences as generator functions.)
 COMPILED = ("machine/engine.py", "machine/cpu.py", "machine/cacheline.py", "machine/tlb.py",
             "machine/memory.py", "machine/mmu.py",
-            "kernel/spinlock.py", "kernel/locking.py", "kernel/sched.py", "kernel/proc.py",
-            "kernel/kernel.py", "kernel/container.py", "kernel/vm.py", "model/workload.py")
+            "kernel/lockstat.py", "kernel/spinlock.py", "kernel/locking.py", "kernel/proc.py",
+            "kernel/percpu.py", "kernel/sched.py", "kernel/paths.py", "kernel/bus.py",
+            "kernel/devices.py", "kernel/checks.py", "kernel/kernel.py", "kernel/forward.py",
+            "kernel/container.py", "kernel/vm.py", "model/workload.py")
 
 
 def module_name(rel: str) -> str:

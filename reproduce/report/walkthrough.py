@@ -45,7 +45,7 @@ def syscall_trace(cpus: int = 2, calls: int = 2, kcycles: int = 3000,
     for i in range(cpus):
         k.create_process(f"caller{i}", "benchmark", _caller(1000 + i * offset, calls, kcycles),
                          container=mm.container_create(), cpu=i)
-    k.trace = []                 # before start(): a traced kernel takes the general path
+    k.trace = []                 # before start(), which chooses the trace once
     k.start()
     engine.run()
     return pd.DataFrame(k.trace)
