@@ -98,13 +98,17 @@ RANGES: dict[str, tuple[float, float]] = {
     "irq_burst": (1, 1000), "irq_burst_gap": (0, 10_000_000), "undeferrable_share": (-1, 0.95),
     "loop_bus_misses": (0, 1000), "kernel_bus_share": (0, 1), "user_bus_share": (0, 1),
     "fsb_hz": (1_000_000, 10_000_000_000), "fsb_line_clocks": (1, 1000),
+    "tick_walk_items": (0, 10_000), "tick_walk_cycles": (0, 10_000_000),
+    "idle_poll_gap": (0, 1_000_000_000), "idle_poll_cycles": (0, 10_000_000),
+    "lock_line_writes": (0, 1000),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "irq_routing": ("cpu0", "spread", "lowest"), "idle_wakeup": ("ipi", "tick"),
-    "placement": ("idle", "same"),
+    "placement": ("idle", "same"), "timer_list": ("percpu", "global"),
 }
 # Switches: true or false, whatever a file writes.
-BOOLEAN_KEYS = frozenset({"affinity", "wake_together", "shared_bus", "irq_burst_alternate"})
+BOOLEAN_KEYS = frozenset({"affinity", "wake_together", "shared_bus", "irq_burst_alternate",
+                          "ipi_preempt"})
 # Keys that take an integer even where a file writes 4.0 (counts, cycles).
 INTEGER_KEYS = frozenset(k for k in RANGES if k not in (
     "kernel_bus_rate", "timer_phase_skew", "active_fraction", "calls_per_wakeup",

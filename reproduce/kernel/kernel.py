@@ -47,7 +47,8 @@ from .checks import Watcher, check_accounting, watcher_for
 from .devices import Devices
 from .locking import LockPolicy
 from .lockstat import lock_report
-from .paths import p_call, p_exit, p_fault, p_ipi, p_irq, p_sleep, p_spawn, p_thread, p_tick
+from .paths import (p_call, p_exit, p_fault, p_idle_poll, p_ipi, p_irq, p_sleep, p_spawn,
+                    p_thread, p_tick)
 from .percpu import SECTION_FORWARDED, SECTION_PART, SECTION_TRAP, Core
 from .profile import ProfileKeys
 from .proc import CALL, EXIT, RUN, SLEEP, SPAWN, THREAD, TOUCH, Process, Thread
@@ -112,6 +113,12 @@ class Kernel:
             for r in range(3))
         self.mp: bool = build == "mp" and policy.mp_overhead
         self.idle_tick: bool = sched["idle_wakeup"] == "tick"
+        # E8's kernel mechanisms (each off by default; see data/params).
+        self.tick_walk: int = sched["tick_walk_items"]
+        self.idle_poll_gap: int = sched["idle_poll_gap"]
+        self.global_timers: bool = sched["timer_list"] == "global"
+        self.ipi_preempt: bool = bool(sched["ipi_preempt"])
+        self._line_writes: int = costs["lock_line_writes"] * costs["line_transfer"]
         self.affinity = bool(sched["affinity"])
         for lock in policy.locks:
             lock.configure(costs["line_transfer"], costs["backoff_base"], costs["backoff_cap"])
@@ -138,6 +145,7 @@ class Kernel:
         self._user_done_cb = self._user_done
         self._hold_done_cb = self._hold_done
         self._run_path_cb = self._run_path
+        self._idle_poll_cb = self._idle_poll
         self.traffic = Traffic(engine, self.cores, costs, sched, self._user_done_cb,
                                self._hold_done_cb)
         self._fsb = self.traffic.fsb
@@ -312,6 +320,8 @@ class Kernel:
             self.preempt_user(core)
         elif mode != IDLE:
             return False
+        elif self.idle_poll_gap and core.event is not None:
+            self.engine.cancel(core.event)     # the idle loop's next look
         self.enter(core, entry, subsys, path, arg)
         return True
 
@@ -403,6 +413,11 @@ class Kernel:
             cycles += core.lock_cycles + self._tsc_reads     # lock_stat's three TSC reads
             if waited > 0:
                 lock.row(core.key, core.id).wait(waited, core.bounced)
+            if self._line_writes and lock.waiters and lock.kind != "mcs":
+                # Hot data in the lock word's line: every write takes the
+                # line back from the CPUs spinning on it (false sharing).
+                cycles += self._line_writes
+                lock.stall_cycles += self._line_writes
         kcost = 0
         if section != SECTION_PART:
             if self.mp:
@@ -419,7 +434,8 @@ class Kernel:
         pc = path(self, core, arg)
         # Further parts under the same lock run in the same section.
         nxt = core.next
-        while nxt is not None and self.policy.lock_at(core.entry, nxt[0], nxt[1]) is lock:
+        while nxt is not None and not nxt[4] and \
+                self.policy.lock_at(core.entry, nxt[0], nxt[1]) is lock:
             core.next = None
             watch.part(core, nxt)
             pc += nxt[2](self, core, nxt[3])
@@ -476,19 +492,20 @@ class Kernel:
         self.engine.at(now + idle + traffic.lock_cycles(ops), self._run_path_cb, other)
 
     def then(self, core: Core, part: str, pcpu: int, fn: Callable[..., int],
-             arg: Any) -> None:
+             arg: Any, relock: bool = False) -> None:
         """Called by a path: its work continues with part *part* (per-CPU
         data of CPU *pcpu*), ``fn(kernel, core, arg)``, under that part's
         lock: in the same critical section if the strategy gives it the same
-        lock, else in a new one after this one's lock is released."""
-        core.next = (part, pcpu, fn, arg)
+        lock (unless *relock*: release and take it again), else in a new
+        one after this one's lock is released."""
+        core.next = (part, pcpu, fn, arg, relock)
 
     def _continue(self, core: Core) -> None:
         """Start the further part of a path under its own lock (no trap:
         the CPU is still in the kernel).  Its profile key is
         ``entry:part``."""
         assert core.next is not None  # _hold_done checked
-        part, pcpu, fn, arg = core.next
+        part, pcpu, fn, arg, _ = core.next
         core.next = None
         core.subsys = part
         core.key = self._keys[core.entry, part]
@@ -526,8 +543,15 @@ class Kernel:
             core.cpu.set_mode(IDLE, self.engine.now)
             if self._fsb:
                 self.traffic.update(self.engine.now)
+            if self.idle_poll_gap:
+                core.event = self.engine.after(self.idle_poll_gap, self._idle_poll_cb, core)
             return
         self._resume(core)
+
+    def _idle_poll(self, core: Core) -> None:
+        """The idle loop looks at the ready queue under the lock."""
+        if core.cpu.mode == IDLE and core.thread is None:
+            self.enter(core, "idle", "sched", p_idle_poll, None)
 
     # ------------------------------------------------------ what was measured
     def reset_stats(self) -> None:

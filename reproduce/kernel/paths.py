@@ -36,11 +36,34 @@ def p_tick(k: Kernel, core: Core, _: Any) -> int:
     t = core.thread
     if t is not None:
         t.slice_left -= 1
+    if k.tick_walk:
+        k.then(core, "timer", core.id, p_timer_walk, (k.tick_walk, due), relock=True)
+    else:
+        tick_resched(k, core, due)
+    return k.s["tick_cycles"]
+
+
+def tick_resched(k: Kernel, core: Core, due: list | None) -> None:
+    """The end of the tick's own work: go on to the ready-queue part if
+    sleepers are due or the running thread should yield."""
+    t = core.thread
     if due or need_resched(k, core, t):
         k.then(core, "readyq", core.id, p_tick_sched, due)
     elif t is not None and t.slice_left <= 0:
         t.slice_left = k.s["timeslice_ticks"]
-    return k.s["tick_cycles"]
+
+
+def p_timer_walk(k: Kernel, core: Core, arg: tuple) -> int:
+    """One step of a timer walk that takes the lock per entry: check one
+    timer, release, take the lock again for the next (``tick_walk_items``
+    steps); on two CPUs whose ticks fire together the lock changes hands
+    at every step."""
+    left, due = arg
+    if left > 1:
+        k.then(core, "timer", core.id, p_timer_walk, (left - 1, due), relock=True)
+    else:
+        tick_resched(k, core, due)
+    return k.s["tick_walk_cycles"]
 
 
 def need_resched(k: Kernel, core: Core, t: Thread | None) -> bool:
@@ -91,10 +114,26 @@ def p_irq(k: Kernel, core: Core, cycles: int) -> int:
 
 
 def p_ipi(k: Kernel, core: Core, _: Any) -> int:
-    """Acknowledge (``irq`` part); an idle CPU then picks a thread."""
+    """Acknowledge (``irq`` part); an idle CPU then picks a thread, a busy
+    one (with ``ipi_preempt``) yields to a woken thread of higher priority."""
     if core.thread is None and k.readyq.first_for(core.id) is not None:
         k.then(core, "readyq", core.id, p_switch, None)
+    elif k.ipi_preempt and core.thread is not None and need_resched(k, core, core.thread):
+        k.then(core, "readyq", core.id, p_preempt, None)
     return k.c["ipi_receive"]
+
+
+def p_preempt(k: Kernel, core: Core, _: Any) -> int:
+    """Ready-queue part: the running thread yields to the one queued."""
+    k.counters["preemptions"] += 1
+    return sched.schedule(k, core, requeue=True)
+
+
+def p_idle_poll(k: Kernel, core: Core, _: Any) -> int:
+    """The idle loop's look at the ready queue (``idle_poll_gap``)."""
+    if core.thread is None and k.readyq.first_for(core.id) is not None:
+        k.then(core, "readyq", core.id, p_switch, None)
+    return k.s["idle_poll_cycles"]
 
 
 def p_sleep(k: Kernel, core: Core, act: tuple) -> int:
@@ -104,10 +143,13 @@ def p_sleep(k: Kernel, core: Core, act: tuple) -> int:
     _, period, phase = act
     t = core.thread
     assert t is not None         # a system call runs in a thread
-    now_tick = core.ticks
+    # The UP kernel's one timer list (``timer_list = "global"``) is walked
+    # by CPU 0's tick; else each CPU's tick walks its own.
+    home = k.cores[0] if k.global_timers else core
+    now_tick = home.ticks
     wake = now_tick + 1 + (phase - now_tick - 1) % period
     t.state = BLOCKED
-    k.timers[core.id].setdefault(wake, []).append(t)
+    k.timers[home.id].setdefault(wake, []).append(t)
     k.then(core, "readyq", core.id, p_switch, None)
     return k.c["timer_insert"]
 

@@ -120,6 +120,13 @@ def kick(k: Kernel, core: Core, t: Thread) -> int:
             return k.c["ipi_send"]
         if other.kicked:
             return 0
+        if k.ipi_preempt and other.thread is not None and t.priority > other.thread.priority:
+            # Preempt the lower-priority thread there now, not at its next
+            # tick: the IPI leaves while this CPU still holds the lock.
+            other.kicked = True
+            k.counters["ipis"] += 1
+            k.engine.after(k.c["ipi_send"], k.devices.ipi, other)
+            return k.c["ipi_send"]
     return 0
 
 
