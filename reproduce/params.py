@@ -100,7 +100,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "fsb_hz": (1_000_000, 10_000_000_000), "fsb_line_clocks": (1, 1000),
     "tick_walk_items": (0, 10_000), "tick_walk_cycles": (0, 10_000_000),
     "idle_poll_gap": (0, 1_000_000_000), "idle_poll_cycles": (0, 10_000_000),
-    "lock_line_writes": (0, 1000),
+    "lock_line_writes": (0, 1000), "bg_fixed_share": (0, 1),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "irq_routing": ("cpu0", "spread", "lowest"), "idle_wakeup": ("ipi", "tick"),
@@ -113,7 +113,8 @@ BOOLEAN_KEYS = frozenset({"affinity", "wake_together", "shared_bus", "irq_burst_
 INTEGER_KEYS = frozenset(k for k in RANGES if k not in (
     "kernel_bus_rate", "timer_phase_skew", "active_fraction", "calls_per_wakeup",
     "irq_hz", "irq_cycles_ratio", "spawn_hz", "spawn_heap_prob", "irq_burst",
-    "undeferrable_share", "loop_bus_misses", "kernel_bus_share", "user_bus_share"))
+    "undeferrable_share", "loop_bus_misses", "kernel_bus_share", "user_bus_share",
+    "bg_fixed_share"))
 
 
 def spec(key: str, default: Any) -> Spec:

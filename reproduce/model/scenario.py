@@ -444,6 +444,14 @@ def _background_rates(w: Mapping[str, Any]) -> list[tuple[float, float]]:
     return [(wakeups * w["calls_per_wakeup"], per_call), (w["spawn_hz"], job)]
 
 
+def up_run_estimate(s: Scenario, c: Mapping[str, Any], w: Mapping[str, Any]) -> float:
+    """Cycles the UP kernel would take for the benchmark beside the
+    background as a rate in time, from the means: the benchmark's work over
+    the share of one CPU the background leaves it."""
+    load = background_load(s.with_(cpus=1, kernel="up"), c, w)
+    return processes(s, w) * int(w["work_cycles"]) / max(0.05, 1.0 - load)
+
+
 def event_rate(s: Scenario, c: Mapping[str, Any], w: Mapping[str, Any]) -> float:
     """Engine events per simulated millisecond, estimated from the means
     (each kernel entry and each user run is an event or two)."""
@@ -569,6 +577,9 @@ def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
         home = 0 if w["placement"] == "same" and k.affinity else None
         bench.append(k.create_process(f"bench{i}", "benchmark", prog, int(w["priority"]),
                                    container=container, cpu=home))
+    if s.background and w["bg_fixed_share"]:
+        W.start_fixed_work(k, w, np.random.SeedSequence(s.seed, spawn_key=(13,)),
+                           up_run_estimate(s, k.c, w), with_containers=k.mm is not None)
     k.wait_for(bench)
     k.admit()
     limit = t0 + run_cycles(s, w)

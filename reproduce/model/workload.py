@@ -62,12 +62,18 @@ def _exp(rng: np.random.Generator, mean: float) -> int:
 
 
 def system_thread(rng: np.random.Generator, period: int, phase: int, w) -> Iterator:
-    """An active system thread: sleep to a tick, then a burst of calls."""
+    """An active system thread: sleep to a tick, then a burst of calls.
+    With ``bg_fixed_share`` f > 0 it skips a wake-up with probability f:
+    that share of the background is done as fixed work instead
+    (:func:`startup_thread`)."""
     subsys = SUBSYS_CYCLE[int(rng.integers(len(SUBSYS_CYCLE)))]
     p = 1.0 / max(1.0, w["calls_per_wakeup"])
     user, kernel = w["bg_user_cycles"], w["bg_kernel_cycles"]   # looked up once
+    skip = float(w["bg_fixed_share"])
     while True:
         yield (SLEEP, period, phase)
+        if skip and rng.random() < skip:
+            continue
         # The burst's 2n phase lengths in one draw of standard exponentials,
         # scaled: the same numbers as 2n calls of _exp (exponential(mean) is
         # mean times a standard exponential), at a fraction of the cost.
@@ -99,6 +105,52 @@ def dynamic_process(rng: np.random.Generator, w) -> Iterator:
     yield (EXIT,)
 
 
+def startup_thread(rng: np.random.Generator, calls: int, w) -> Iterator:
+    """One of the threads started during the benchmark's run (section 4:
+    'around 100 threads were started'): *calls* kernel calls, each after
+    an exponential user run, then exit.  Work that must be done whatever
+    the run's length, not a rate in time."""
+    user, kernel = w["bg_user_cycles"], w["bg_kernel_cycles"]
+    subsys = SUBSYS_CYCLE[int(rng.integers(len(SUBSYS_CYCLE)))]
+    for _ in range(calls):
+        yield (RUN, _exp(rng, user))
+        yield (CALL, _exp(rng, kernel), subsys)
+    yield (EXIT,)
+
+
+def fixed_calls(w, up_ticks: float) -> int:
+    """Calls of the fixed background: ``bg_fixed_share`` of the calls the
+    system threads and jobs make, as a rate in time, over *up_ticks* timer
+    ticks (the UP run's length, estimated from the means)."""
+    share = float(w["bg_fixed_share"])
+    if not share or not w["timer_hz"]:
+        return 0
+    return int(round(share * thread_calls_per_tick(w) * up_ticks))
+
+
+def start_fixed_work(kernel, w, seed_seq: np.random.SeedSequence, up_cycles: float,
+                     with_containers: bool) -> list:
+    """Start the fixed background beside the benchmark: ``threads`` start-up
+    threads sharing :func:`fixed_calls` calls, at the system threads'
+    priority.  Returns the threads."""
+    total = fixed_calls(w, up_cycles / kernel.tick_period) if kernel.tick_period else 0
+    n = int(w["threads"])
+    if not total or not n:
+        return []
+    seeds = seed_seq.spawn(n)
+    mm = kernel.mm if with_containers else None
+    out = []
+    for i in range(n):
+        calls = total // n + (1 if i < total % n else 0)
+        if not calls:
+            continue
+        prog = startup_thread(np.random.default_rng(seeds[i]), calls, w)
+        out.append(kernel.create_process(f"start{i}", "startup", prog,
+                                         priority=int(w["system_priority"]),
+                                         container=mm.container_create() if mm else None))
+    return out
+
+
 def ticks_of(ms: float, w) -> int:
     """*ms* milliseconds in whole timer ticks (at least one): the background
     is a rate in time, the same whatever ``timer_hz`` is."""
@@ -111,6 +163,7 @@ def cluster_manager(rng: np.random.Generator, w, child_seeds: Iterator) -> Itera
     n = 0
     every = ticks_of(w["manager_period_ms"], w)
     rate = w["spawn_hz"] * every / w["timer_hz"] if w["timer_hz"] else 0.0
+    rate *= 1.0 - float(w["bg_fixed_share"])     # the rest is fixed work
     kernel = w["bg_kernel_cycles"]
     while True:
         yield (SLEEP, every, 0)
