@@ -100,7 +100,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "fsb_hz": (1_000_000, 10_000_000_000), "fsb_line_clocks": (1, 1000),
     "tick_walk_items": (0, 10_000), "tick_walk_cycles": (0, 10_000_000),
     "idle_poll_gap": (0, 1_000_000_000), "idle_poll_cycles": (0, 10_000_000),
-    "lock_line_writes": (0, 1000), "bg_fixed_share": (0, 1),
+    "lock_line_writes": (0, 1000), "bg_fixed_share": (0, 1), "poll_threads": (0, 64),
+    "poll_priority": (-100, 100), "poll_quantum": (1, 1_000_000_000),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "irq_routing": ("cpu0", "spread", "lowest"), "idle_wakeup": ("ipi", "tick"),

@@ -84,6 +84,14 @@ def system_thread(rng: np.random.Generator, period: int, phase: int, w) -> Itera
             yield (CALL, max(1, int(z[i + 1] * kernel)), subsys)
 
 
+def poller_thread(quantum: int) -> Iterator:
+    """A system thread that polls in user mode (a replication or heartbeat
+    receiver spinning on a shared-memory queue): runs whenever it is
+    scheduled, taking whatever share time slicing gives it."""
+    while True:
+        yield (RUN, quantum)
+
+
 def idle_thread() -> Iterator:
     """A system thread that is started but never active."""
     yield (SLEEP, FOREVER, FOREVER - 1)
@@ -287,6 +295,9 @@ def start_system(kernel, w, seed_seq: np.random.SeedSequence, with_containers: b
                                                   period, phase, helpers),
                               priority=prio, container=container())
         made = 2 + 3
+    for i in range(int(w["poll_threads"])):
+        kernel.create_process(f"poll{i}", "static-unique", poller_thread(int(w["poll_quantum"])),
+                              priority=int(w["poll_priority"]), container=container())
     for i in range(made, nthreads):
         if i < nactive:
             period = periods[i % len(periods)]
