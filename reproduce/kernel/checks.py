@@ -7,7 +7,9 @@ has a :class:`Watcher`, whose hooks do nothing; a traced or debug run has a
 :class:`Checker`, which records every step with the cycles it cost (the
 system-call walk-through) and, in debug runs, checks as each path starts that
 its lock's algorithm is consistent, that no part running on another CPU must
-exclude it, and that the CPU-local page holds this CPU's current thread.
+exclude it, and that the CPU-local page holds this CPU's current thread.  A
+recording run (``Kernel.record``) puts a ``Recorder`` (``record.py``) in
+front of either.
 """
 from __future__ import annotations
 
@@ -148,7 +150,11 @@ def check_accounting(k: Kernel) -> None:
 
 
 def watcher_for(k: Kernel) -> Watcher:
-    """A Checker for a traced or debug run, else the Watcher that does nothing."""
-    return Checker(k) if k.debug or k.trace is not None else Watcher()
+    """A Checker for a traced or debug run, else the Watcher that does
+    nothing; in a recording run (``Kernel.record``) the recorder in front of
+    it."""
+    w = Checker(k) if k.debug or k.trace is not None else Watcher()
+    rec = k.recorder
+    return rec.wrap(w) if rec is not None else w
 
 

@@ -52,6 +52,7 @@ from .paths import (p_call, p_exit, p_fault, p_idle_poll, p_ipi, p_irq, p_sleep,
 from .percpu import SECTION_FORWARDED, SECTION_PART, SECTION_TRAP, Core
 from .profile import ProfileKeys
 from .proc import CALL, EXIT, RUN, SLEEP, SPAWN, THREAD, TOUCH, Process, Thread
+from .record import Recorder
 from .sched import ReadyQueue
 from .spinlock import Spinlock
 from .vm import MemoryManager
@@ -150,6 +151,8 @@ class Kernel:
                                self._hold_done_cb)
         self._fsb = self.traffic.fsb
         self.devices = Devices(self)
+        self.recorder: Recorder | None = None     # see record()
+        self.started = False
         self.watch: Watcher = watcher_for(self)
 
     # ------------------------------------------------------------------ boot
@@ -167,13 +170,32 @@ class Kernel:
 
     def start(self) -> None:
         """Every CPU picks its first thread (boot work is not measured).
-        The trace and debug checks are chosen here, once."""
+        The trace, debug checks and recording are chosen here, once."""
+        self.started = True
         self.watch = watcher_for(self)
         for core in self.cores:
             sched.pick(self, core)
             if core.thread is not None:
                 sched.switch_mm(self, core, core.thread)
                 self._resume(core)
+
+    def record(self, t_from: int, t_to: int) -> None:
+        """Record the window [*t_from*, *t_to*) of cycles (``record.py``): per
+        CPU the segments of its modes, the kernel entries, each lock's
+        acquisitions, hand-offs and holds, the IPIs sent.  Call it before
+        ``start()``; ``recording()`` returns what was recorded.  A kernel
+        that is not asked records nothing and runs as before."""
+        if self.started or self.recorder is not None:
+            raise ConfigError("record(t_from, t_to): once per kernel, before start()")
+        self.recorder = Recorder(self, t_from, t_to)
+
+    def recording(self) -> dict[str, Any]:
+        """What ``record()`` asked for, up to now: plain Python (see
+        ``record.py`` for the keys)."""
+        if self.recorder is None:
+            raise ConfigError("recording(): this kernel records nothing; call "
+                              "record(t_from, t_to) before start()")
+        return self.recorder.result()
 
     # -------------------------------------------------------- processes
     def create_process(self, name: str, kind: str, program: Generator, priority: int = 0,

@@ -97,3 +97,54 @@ class CPU:
     def store(self, va: int, value: int, user: bool = False) -> None:
         """Write the 32-bit *value* at virtual address *va*."""
         self.mem.write32(self.translate(va, True, user), value)
+
+
+class RecordingCPU(CPU):
+    """A CPU that also notes its mode changes in the window [*t_from*,
+    *t_to*) of cycles (``Kernel.record``).  It takes over *cpu*'s state (its
+    TLB and counters are the same objects).  A plain run never makes one, so
+    the ``set_mode`` of :class:`CPU` stays the only one it calls.
+
+    ``first``/``first_at``: the mode at *t_from* as far as known and the
+    cycle it began; ``log``: (cycle, mode) of each change in the window;
+    ``at_from``/``at_to``: :meth:`account` at the window's ends, taken when
+    a change first crosses them."""
+
+    __slots__ = ("t_from", "t_to", "first", "first_at", "log", "at_from", "at_to")
+
+    def __init__(self, cpu: CPU, t_from: int, t_to: int) -> None:
+        super().__init__(cpu.id, cpu.mem, 1, cpu.tsc_offset)
+        self.cr3 = cpu.cr3
+        self.tlb = cpu.tlb
+        self.mode = cpu.mode
+        self.since = cpu.since
+        self.cycles = cpu.cycles
+        self.walks = cpu.walks
+        self.t_from = t_from
+        self.t_to = t_to
+        self.first = cpu.mode
+        self.first_at = cpu.since
+        self.log: list[tuple[int, int]] = []
+        self.at_from: list[int] | None = None
+        self.at_to: list[int] | None = None
+
+    def set_mode(self, mode: int, now: int) -> None:
+        if now >= self.t_from and self.at_from is None:
+            self.at_from = self.account(self.t_from)
+        if now >= self.t_to and self.at_to is None:
+            self.at_to = self.account(self.t_to)
+        super().set_mode(mode, now)
+        if now < self.t_from:
+            self.first = mode
+            self.first_at = now
+        elif now < self.t_to:
+            self.log.append((now, mode))
+
+    def account_at(self, t: int) -> list[int]:
+        """Cycles per mode up to cycle *t* in the window (its ends, or any
+        cycle up to now when no change has crossed it yet)."""
+        if t == self.t_from and self.at_from is not None:
+            return list(self.at_from)
+        if t == self.t_to and self.at_to is not None:
+            return list(self.at_to)
+        return self.account(t)
