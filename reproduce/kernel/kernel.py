@@ -43,7 +43,7 @@ from ..machine.memory import PhysicalMemory
 from ..params import Params
 from . import sched
 from .bus import Traffic
-from .checks import Watcher, check_accounting, watcher_for
+from .checks import Watcher, watcher_for
 from .devices import Devices
 from .locking import LockPolicy
 from .lockstat import lock_report
@@ -140,7 +140,7 @@ class Kernel:
         self.awaited: set[Thread] = set()     # see wait_for
         self.done_at: int | None = None
         self._pid = 0
-        self._tid = 0
+        self.tid = 0                 # the last thread id given (sched.new_thread)
         self._keys = ProfileKeys()
         # Bound once: the engine calls these on every user run and hold.
         self._user_done_cb = self._user_done
@@ -180,11 +180,8 @@ class Kernel:
                 self._resume(core)
 
     def record(self, t_from: int, t_to: int) -> None:
-        """Record the window [*t_from*, *t_to*) of cycles (``record.py``): per
-        CPU the segments of its modes, the kernel entries, each lock's
-        acquisitions, hand-offs and holds, the IPIs sent.  Call it before
-        ``start()``; ``recording()`` returns what was recorded.  A kernel
-        that is not asked records nothing and runs as before."""
+        """Record the cycles [*t_from*, *t_to*) (``record.py``), before
+        ``start()``; a kernel not asked records nothing and runs as before."""
         if self.started or self.recorder is not None:
             raise ConfigError("record(t_from, t_to): once per kernel, before start()")
         self.recorder = Recorder(self, t_from, t_to)
@@ -208,25 +205,7 @@ class Kernel:
         self._pid += 1
         p = Process(self._pid, name, kind, container)
         self.processes.append(p)
-        return self.add_thread(p, name, program, priority, cpu, creator, enqueue)
-
-    def add_thread(self, p: Process, name: str, program: Generator, priority: int,
-                   cpu: int | None, creator: int | None, enqueue: bool = True) -> Thread:
-        """A new thread of process *p* (placed as ``create_process`` says)."""
-        self._tid += 1
-        t = Thread(self._tid, name, p, program, priority)
-        t.slice_left = self.s["timeslice_ticks"]
-        if self.affinity:
-            t.cpu = cpu if cpu is not None else sched.place(self, creator)
-            self.load[t.cpu] += 1
-        elif cpu is not None:
-            t.cpu = cpu
-        p.threads.append(t)
-        p.live += 1
-        self.threads.append(t)
-        if enqueue:
-            self.readyq.push(t)
-        return t
+        return sched.new_thread(self, p, name, program, priority, cpu, creator, enqueue)
 
     def admit(self) -> None:
         """Wake halted CPUs that have work queued (after threads were created
@@ -597,10 +576,6 @@ class Kernel:
     def modes(self, now: int) -> list[list[int]]:
         """Per CPU, the cycles up to *now* in user, kernel, spin, idle."""
         return [core.cpu.account(now) for core in self.cores]
-
-    def check_accounting(self) -> None:
-        """Each CPU's mode cycles add up to the elapsed cycles exactly."""
-        check_accounting(self)
 
     def stats(self, t0: int, end: int) -> dict[str, Any]:
         """What the run measured since ``reset_stats`` (at cycle *t0*), up

@@ -182,7 +182,7 @@ def p_thread(k: Kernel, core: Core, act: tuple) -> int:
         before = k.mem.in_use
         k.mm.make_multithreaded(p.container, core.cpu)
         cycles += (k.mem.in_use - before) * k.c["pgdir_copy"]
-    t = k.add_thread(p, name, program, parent.priority, None, core.id, enqueue=False)
+    t = sched.new_thread(k, p, name, program, parent.priority, None, core.id, enqueue=False)
     k.then(core, "readyq", t.cpu if t.cpu is not None else core.id, p_enqueue, t)
     return cycles
 

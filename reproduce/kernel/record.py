@@ -91,9 +91,8 @@ class Recorder(Watcher):
             core.cpu = new
             # A booted CPU is also known to the memory manager (TLB
             # shootdowns, lazy page directories): it must see the new one.
-            mm = k.mm
-            if mm is not None and mm._cpus[old.id] is old:
-                mm._cpus[old.id] = new
+            if k.mm is not None:
+                k.mm.replace_cpu(old, new)
             self.cpus.append(new)
         # Lock state, kept for the whole run (a window may start mid-hold).
         self.holder: dict[str, int] = {}

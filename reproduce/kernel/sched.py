@@ -14,12 +14,12 @@ that guards the ready queue.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generator
 
 from ..machine.cacheline import CacheLine
 from ..machine.cpu import IDLE
 from .percpu import Core
-from .proc import READY, RUNNING, Thread
+from .proc import READY, RUNNING, Process, Thread
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -69,6 +69,27 @@ class ReadyQueue:
 
     def __contains__(self, t: Thread) -> bool:
         return t in self._q
+
+
+def new_thread(k: Kernel, p: Process, name: str, program: Generator, priority: int,
+               cpu: int | None, creator: int | None, enqueue: bool = True) -> Thread:
+    """A new thread of process *p*.  Under affinity its home is *cpu* if
+    given, else an idle CPU, else the least loaded (section 3.1:
+    ``place``); ``enqueue=False``: the caller queues it."""
+    k.tid += 1
+    t = Thread(k.tid, name, p, program, priority)
+    t.slice_left = k.s["timeslice_ticks"]
+    if k.affinity:
+        t.cpu = cpu if cpu is not None else place(k, creator)
+        k.load[t.cpu] += 1
+    elif cpu is not None:
+        t.cpu = cpu
+    p.threads.append(t)
+    p.live += 1
+    k.threads.append(t)
+    if enqueue:
+        k.readyq.push(t)
+    return t
 
 
 def place(k: Kernel, creator: int | None) -> int:

@@ -200,6 +200,13 @@ class MemoryManager:
         tables.add(pte_pa - 4 * PTX(va))
         self.mem.write32(pte_pa, pa | perm)
 
+    def replace_cpu(self, old: CPU, new: CPU) -> None:
+        """*new* takes booted CPU *old*'s place (a recording CPU, which
+        carries over its state): shootdowns and lazy page directories
+        must reach the CPU object that runs."""
+        if self._cpus[old.id] is old:
+            self._cpus[old.id] = new
+
     def boot_cpu(self, cpu: CPU) -> None:
         """Bring *cpu* up: load its global page directory and set its CPU-local
         ``cpu_id``, ``kstack_top`` and ``global_pgdir`` through the MMU."""

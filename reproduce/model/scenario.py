@@ -20,6 +20,7 @@ if TYPE_CHECKING:          # imported where used: a command line that runs no
 
 from ..errors import ConfigError, InvariantError
 from ..schema import Spec, convert
+from ..kernel.checks import check_accounting
 from ..kernel.forward import kernel_class
 from ..kernel.kernel import Kernel
 from ..kernel.locking import POLICIES, make_policy
@@ -603,7 +604,7 @@ def _run_synthetic(s: Scenario, k: Kernel, ss) -> Result:
 def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) -> Result:
     import pandas as pd
     if s.debug:
-        k.check_accounting()
+        check_accounting(k)
     modes = [[a - b for a, b in zip(now, sn)] for now, sn in zip(k.modes(end), snap)]
     elapsed = end - t0
     if s.debug:
