@@ -102,10 +102,13 @@ RANGES: dict[str, tuple[float, float]] = {
     "idle_poll_gap": (0, 1_000_000_000), "idle_poll_cycles": (0, 10_000_000),
     "lock_line_writes": (0, 1000), "bg_fixed_share": (0, 1), "poll_threads": (0, 64),
     "poll_priority": (-100, 100), "poll_quantum": (1, 1_000_000_000),
+    "cpulocal_per_entry": (0, 10_000), "cpulocal_per_switch": (0, 10_000),
+    "vector_access_cycles": (0, 10_000),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "irq_routing": ("cpu0", "spread", "lowest"), "idle_wakeup": ("ipi", "tick"),
     "placement": ("idle", "same"), "timer_list": ("percpu", "global"),
+    "cpulocal": ("page", "vector"),
 }
 # Switches: true or false, whatever a file writes.
 BOOLEAN_KEYS = frozenset({"affinity", "wake_together", "shared_bus", "irq_burst_alternate",

@@ -74,7 +74,8 @@ class Checker(Watcher):
                         f"waited {waited}", core.lock_cycles)
         if section != SECTION_PART and (k.mp or section == SECTION_FORWARDED):
             if k.mp:
-                self.record(core, "MP entry overhead", "calibrated", k.c["mp_entry_overhead"])
+                self.record(core, "MP entry overhead", "calibrated" if k.c["cpulocal"] == "page"
+                            else "calibrated, + CPU-local vector indexing", k.entry_overhead)
             if k.mm is not None and core.thread is not None and k.build == "mp" \
                     and (k.debug or k.mp):
                 self.check_cpulocal(core)

@@ -104,7 +104,12 @@ class Kernel:
         # Costs read on every entry, bound once; a cache-line access costs
         # by its outcome, so a tuple indexed by HIT, MISS, TRANSFER.
         self._trap: int = costs["trap"]
-        self._mp_overhead: int = costs["mp_entry_overhead"]
+        # CPU-local data as a vector indexed by CPU id (section 3.2's rejected
+        # alternative) costs its extra instructions on every access.
+        vector = build == "mp" and costs["cpulocal"] == "vector"
+        per = costs["vector_access_cycles"] if vector else 0
+        self.entry_overhead: int = costs["mp_entry_overhead"] + per * costs["cpulocal_per_entry"]
+        self.switch_cycles: int = costs["context_switch"] + per * costs["cpulocal_per_switch"]
         # The paper's lock instrumentation reads the TSC at request, acquire
         # and release (section 4); each RDTSC costs its cycles in the hold.
         self._tsc_reads: int = 3 * costs["rdtsc"]
@@ -223,15 +228,6 @@ class Kernel:
         the cycle in ``done_at`` (the shell's wait for the benchmark)."""
         self.awaited = set(threads)
         self.done_at = None
-
-    def exited(self, t: Thread) -> None:
-        """Thread *t* exited (called by ``p_exit``)."""
-        awaited = self.awaited
-        if t in awaited:
-            awaited.discard(t)
-            if not awaited:
-                self.done_at = self.engine.now
-                self.engine.stop()
 
     def start_devices(self, rate: float, mean_cycles: float, routing: str, rng: Any,
                       burst: float = 1.0, gap: int = 0, alternate: bool = True) -> None:
@@ -422,7 +418,7 @@ class Kernel:
         kcost = 0
         if section != SECTION_PART:
             if self.mp:
-                cycles += self._mp_overhead
+                cycles += self.entry_overhead
             if self.kdata_bounce:
                 kdata = self.kdata
                 if kdata.lines:

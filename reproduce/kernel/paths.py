@@ -203,7 +203,11 @@ def p_exit(k: Kernel, core: Core, _: Any) -> int:
         if k.mm.switch(core.cpu, None).cr3_loaded:
             cycles += k.c["cr3_load"]
         k.mm.container_destroy(p.container)
-    k.exited(t)
+    if t in k.awaited:           # the run waits for it (Kernel.wait_for)
+        k.awaited.discard(t)
+        if not k.awaited:
+            k.done_at = k.engine.now
+            k.engine.stop()
     core.thread = None
     k.then(core, "readyq", core.id, p_switch, t)
     return cycles

@@ -177,7 +177,7 @@ def schedule(k: Kernel, core: Core, requeue: bool, prev: Thread | None = None) -
     core.thread = nxt
     if nxt is not prev:
         k.counters["context_switches"] += 1
-        cycles += k.c["context_switch"] + switch_mm(k, core, nxt)
+        cycles += k.switch_cycles + switch_mm(k, core, nxt)
     if nxt.last_cpu is not None and nxt.last_cpu != core.id:
         nxt.migrations += 1
         k.counters["migrations"] += 1
