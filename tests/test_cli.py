@@ -80,7 +80,7 @@ def test_options_reach_the_scenario(capsys):
 
 
 def test_defaults_come_from_scenario(capsys):
-    from reproduce.model.scenario import Scenario
+    from reproduce.bench.scenario import Scenario
     d = run_json(capsys, *SYN)
     expect = Scenario(workload="synthetic", horizon=2_000_000, calibrated=False).to_dict()
     assert d["scenario"] == expect

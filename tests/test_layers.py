@@ -20,9 +20,9 @@ PKG = Path(reproduce.__file__).resolve().parent
 # reference and perf are siblings, not layers of each other), except where
 # SIDEWAYS allows it.  The base modules (errors, params, version, files) are
 # rank 0.
-RANK = {"base": 0, "machine": 1, "kernel": 2, "model": 3, "reference": 4,
+RANK = {"base": 0, "machine": 1, "kernel": 2, "bench": 3, "reference": 4,
         "harness": 5, "report": 5, "perf": 6, "cli": 7}
-SIDEWAYS = {("harness", "reference"), ("report", "harness"), ("perf", "reference"),
+SIDEWAYS = {("reference", "bench"), ("harness", "reference"), ("report", "harness"), ("perf", "reference"),
             ("perf", "harness")}
 
 
@@ -77,9 +77,9 @@ def graph() -> dict[str, set[str]]:
     return {n: imports_of(n, p) for n, p in modules().items()}
 
 
-def test_bench_room_is_gone():
-    assert not (PKG / "bench").exists()
-    for r in ("model", "harness", "report", "reference", "perf"):
+def test_bench_room_replaces_model():
+    assert not (PKG / "model").exists()
+    for r in ("bench", "harness", "report", "reference", "perf"):
         assert (PKG / r / "__init__.py").exists(), r
 
 
@@ -124,21 +124,21 @@ def test_no_import_cycle():
 
 
 def test_checker_sees_a_planted_upward_import(tmp_path):
-    """The layer test itself can fail: a kernel module importing the harness
+    """The layer test itself can fail: a kernel module importing the bench
     is reported."""
     fake = tmp_path / "reproduce" / "kernel"
     fake.mkdir(parents=True)
-    (fake / "bad.py").write_text("from ..harness import sweep\n")
+    (fake / "bad.py").write_text("from ..bench import sweep\n")
     found = imports_of("reproduce.kernel.bad", fake / "bad.py")
-    assert "reproduce.harness.sweep" in found
-    assert RANK[room("reproduce.harness.sweep")] > RANK[room("reproduce.kernel.bad")]
+    assert "reproduce.bench.sweep" in found
+    assert RANK[room("reproduce.bench.sweep")] > RANK[room("reproduce.kernel.bad")]
 
 
 def test_simulate_reads_calibration_without_writing(tmp_path):
     """A stale calibration is a clear error naming `reproduce calibrate`,
     and nothing is written."""
     import json
-    from reproduce.model import calibration as C
+    from reproduce.bench import calibration as C
     from reproduce.errors import ConfigError
     stale = tmp_path / "calibration.json"
     doc = json.loads(C.CALIBRATION.read_text())

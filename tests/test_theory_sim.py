@@ -8,7 +8,8 @@ import pytest
 
 from reproduce.harness import experiments as X
 from reproduce.reference import theory
-from reproduce.model.scenario import Scenario, simulate
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import Scenario
 
 
 def ideal(cpus, user, kernel, **kw) -> Scenario:

@@ -15,7 +15,8 @@ from reproduce.errors import ConfigError
 from reproduce.harness import e8
 from reproduce.machine import fsb
 from reproduce.machine.cpu import KERNEL, SPIN
-from reproduce.model.scenario import Scenario, build_params, simulate
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import Scenario, build_params
 from reproduce.params import DATA
 from reproduce.reference import theory
 
@@ -195,7 +196,7 @@ def test_page_walks_are_charged():
 
 
 def test_undeferrable_share_sets_the_interrupt_work():
-    from reproduce.model import workload as W
+    from reproduce.bench import workload as W
     _, w = build_params(Scenario(calibrated=False))
     r = W.irq_ratio_for_share(w, 0.5)
     # half the work in handlers: handlers per tick x ratio = thread calls per tick

@@ -16,11 +16,10 @@ import pandas as pd
 from ..errors import ConfigError
 from ..kernel.locking import POLICIES as _POLICIES
 from ..kernel.spinlock import LOCK_KINDS
-from ..model.scenario import MAX_CPUS
-from ..model.scenario import Scenario
+from ..bench.scenario import MAX_CPUS, Scenario
 from ..reference import theory
 from .paper import SEEDS, _seeds
-from . import runs as _runs
+from ..bench import runs as _runs
 from .registry import register
 
 
@@ -227,7 +226,7 @@ def s3_kernel_profile(seeds: int = 2, cpus: int = 2, lock: str = "subsystem",
     ss = _seeds(seeds)
     if lock not in _POLICIES:
         raise ConfigError(f"lock={lock!r}: valid are {', '.join(_POLICIES)}")
-    from ..model.scenario import simulate
+    from ..bench.run import simulate
     rows = []
     runs = [("UP", Scenario(cpus=1, kernel="up", seed=s, calibrated=calibrated)) for s in ss] + \
         [(f"MP {lock}", Scenario(cpus=cpus, lock=lock, seed=s, calibrated=calibrated))

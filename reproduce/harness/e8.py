@@ -30,14 +30,14 @@ import pandas as pd
 from ..errors import ConfigError
 from ..files import atomic_write_text
 from ..machine.fsb import line_cycles, max_misses
-from ..model.scenario import Scenario, build_params
+from ..bench.scenario import Scenario, build_params
 from ..params import DATA
 from ..version import model_version
-from . import calibrate as C
+from ..bench import calibrate as C
 from .paper import paper_claims, paper_table1
 from .registry import register
-from .snapshot import pinned
-from .sweep import _mp_context, sweep
+from ..bench.snapshot import pinned
+from ..bench.sweep import mp_context, sweep
 
 SEEDS = 5
 RESULTS = DATA / "results"
@@ -403,7 +403,7 @@ def e8_why(seeds: int = SEEDS, steps: int = 3, workers: int = 2, only: str = "",
         if workers == 1 or len(jobs) < 2:
             results += [_run(j) for j in jobs]
         else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as ex:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context()) as ex:
                 results += list(ex.map(_run, jobs))
     hyp = pd.DataFrame([row for r in results for row in hypothesis_rows(r)])
     score = hyp[hyp["status"] == "predicted"].groupby("hypothesis", sort=False)["matched"].sum()

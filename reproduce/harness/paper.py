@@ -17,10 +17,10 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..params import DATA
-from ..model.scenario import Scenario
-from . import runs
+from ..bench.scenario import Scenario
+from ..bench import runs
 from .registry import register
-from .snapshot import pinned
+from ..bench.snapshot import pinned
 from ..reference import theory
 
 SEEDS = 5
@@ -225,12 +225,12 @@ def e5_priority_timeslice(seeds: int = SEEDS, timeslices: tuple = (1, 2, 5, 10, 
 
 # --------------------------------------------------------------------- E6
 def e6_memory(max_cpus: int = 4, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Memory of containers (see :mod:`reproduce.model.memory_workload`): ``pages``
+    """Memory of containers (see :mod:`reproduce.bench.memory_workload`): ``pages``
     per container by case and CPUs running it, ``faults`` of the scripted
     multithreaded workload (spurious PDE faults, stale-TLB faults, IPIs
     avoided), and ``summary`` with the two numbers the paper states."""
-    from ..model import memory_workload as memory
-    r = memory.e6_memory(max_cpus=max_cpus, seeds=(seed,))
+    from ..bench import memory_workload as memory
+    r = memory.pages_and_faults(max_cpus=max_cpus, seeds=(seed,))
     pages = r.pages
     st = pages[(pages["kernel"] == "mp") & pages["case"].str.startswith("single-threaded (")]
     mt = pages[(pages["kernel"] == "mp") & pages["case"].str.startswith("multithreaded")]

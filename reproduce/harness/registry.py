@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 from ..errors import ConfigError
 from ..kernel.locking import POLICIES
 from ..kernel.spinlock import LOCK_KINDS
-from ..model.scenario import Scenario
+from ..bench.scenario import Scenario
 from ..schema import Spec, convert
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Experiment:
         # All the sweeps of one experiment compute with one snapshot of the
         # model and its tables: an edit while it runs is an error, never a
         # table of mixed rows.
-        from .snapshot import pinned
+        from ..bench.snapshot import pinned
         with pinned():
             return self.fn(**params)
 
@@ -71,7 +71,7 @@ def param_spec(key: str, default: Any) -> Spec:
     """The schema entry of experiment parameter *key* (default *default*):
     PARAM_SPECS, else the Scenario field, else the parameter table's entry;
     a tuple default makes it a list."""
-    from ..model.scenario import _table, field_spec
+    from ..bench.scenario import field_spec, read_table
     from .. import params as P
     items = isinstance(default, (tuple, list))
     sample = (default[0] if default else None) if items else default
@@ -80,8 +80,8 @@ def param_spec(key: str, default: Any) -> Spec:
         spec = field_spec(key)
     if spec is None:
         for t in ("pentium2", "workload"):
-            if key in _table(t):
-                spec = P.spec(key, _table(t)[key])
+            if key in read_table(t):
+                spec = P.spec(key, read_table(t)[key])
     if spec is None:
         kind = type(sample) if isinstance(sample, (bool, int, float, str)) else str
         spec = Spec(kind, *(P.DEFAULT_RANGE if kind in (int, float) else (None, None)))

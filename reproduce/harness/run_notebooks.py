@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         elif not a.no_summary:
             report(summary(select(a.names)))
         return 1 if stale else 0
-    from .calibrate import ensure
+    from ..bench.calibrate import ensure
     doc, fitted = ensure()
     if fitted:
         print(f"calibration refitted for model version {doc['model_version']}")
