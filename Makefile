@@ -96,12 +96,12 @@ fuzz: $(VENV)/.test
 # Fits the calibration if the model changed, executes every notebook
 # (papermill; figures/, data/results/), prints paper vs model and the verdict.
 reproduce: $(VENV)/.run $(if $(COMPILED),fast,)
-	$(if $(COMPILED),REPRODUCE_COMPILED=1 ,)$(PY) -m reproduce.harness.run_notebooks \
+	$(if $(COMPILED),REPRODUCE_COMPILED=1 ,)$(PY) -m reproduce.cli.run_notebooks \
 		$(if $(QUICK),--only-stale,) $(NB)
 
 # Executes nothing: were the committed outputs made from this tree?
 check: $(VENV)/.run
-	$(PY) -m reproduce.harness.run_notebooks --check $(NB)
+	$(PY) -m reproduce.cli.run_notebooks --check $(NB)
 
 lab: $(VENV)/.lab
 	$(VENV)/bin/jupyter lab notebooks $(ROOT_ARGS) $(LAB_ARGS)

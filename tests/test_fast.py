@@ -24,13 +24,13 @@ import reproduce.perf.fast as fast
 from reproduce.bench.run import simulate
 from reproduce.bench.scenario import Scenario
 from reproduce.kernel.locking import POLICIES
-from reproduce.harness import experiments
+from reproduce.experiments import beyond
 out = {"compiled": fast.compiled(), "runs": [],
        # class-level attributes, read from the classes (as the experiments do)
        "policies": {n: [getattr(c, a) for a in ("name", "per_cpu_readyq", "forwarding",
                                                 "forward_ipi", "master", "mp_overhead")]
                     for n, c in POLICIES.items()},
-       "lock_designs": experiments.LOCK_DESIGNS}
+       "lock_designs": beyond.LOCK_DESIGNS}
 runs = [Scenario(workload="synthetic", calibrated=False, cpus=c, ideal=i, spinlock=k,
                  horizon=3_000_000, debug=True)
         for c in (1, 2, 4) for i in (True, False) for k in ("tas", "ticket")]

@@ -371,7 +371,7 @@ def test_interrupted_notebook_run_leaves_the_notebook_whole(tmp_path, monkeypatc
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-    from reproduce.harness import run_notebooks as R
+    from reproduce.cli import run_notebooks as R
     nb = new_notebook()
     c = new_code_cell("1 + 1")
     c.execution_count = 1

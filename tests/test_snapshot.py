@@ -176,7 +176,7 @@ def test_pinned_as_a_decorator_takes_a_snapshot_per_call(tables):
 
 
 def test_the_registry_pins_each_experiment(tables):
-    from reproduce.harness.registry import Experiment
+    from reproduce.experiments.experiment import Experiment
     seen = []
     Experiment("X", "test", lambda: seen.append(snapshot.active())).run()
     assert seen[0] is not None and seen[0].digest == snapshot.take().digest

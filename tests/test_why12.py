@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reproduce.errors import ConfigError
-from reproduce.harness import e8
+from reproduce.experiments import e8
 from reproduce.machine import fsb
 from reproduce.machine.cpu import KERNEL, SPIN
 from reproduce.bench.run import simulate

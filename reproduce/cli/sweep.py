@@ -12,7 +12,7 @@ from ..errors import ConfigError
 from .common import Usage, check_out, dumps, key_value, write_out
 
 
-def field_value(text: str) -> tuple[str, str]:
+def field_assignment(text: str) -> tuple[str, str]:
     """``FIELD=VALUE`` of ``sweep -g/-s``."""
     if not text.partition("=")[1] or not text.partition("=")[0].strip():
         raise argparse.ArgumentTypeError(f"{text!r} is not of the form FIELD=VALUE "
@@ -33,11 +33,11 @@ def add_parser(sub) -> None:
                     "the simulate options (integers, numbers, true/false, names).",
         epilog="example: reproduce sweep -s workload=synthetic -s calibrated=false "
                "-g lock=giant,fine -g cpus=2,8,32 -g seed=0:5 --out sweep.csv")
-    sw.add_argument("-g", "--grid", dest="axes", action="append", type=field_value,
+    sw.add_argument("-g", "--grid", dest="axes", action="append", type=field_assignment,
                     default=[], metavar="FIELD=V1,V2,...",
                     help="one axis: a Scenario field and its values, comma-separated; "
                     f"A:B on an integer field ({ints}) is A, A+1, ..., B-1 (repeatable)")
-    sw.add_argument("-s", "--set", dest="fixed", action="append", type=field_value,
+    sw.add_argument("-s", "--set", dest="fixed", action="append", type=field_assignment,
                     default=[], metavar="FIELD=VALUE",
                     help="a Scenario field fixed for every run (repeatable)")
     sw.add_argument("-p", "--param", action="append", type=key_value, default=[],

@@ -139,7 +139,7 @@ def measure(workers: int = 2, reps: int = 2, seeds: int = SEEDS, horizon: int = 
     return rows
 
 
-def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def throughput(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per mode: the median throughput over its rounds, and against serial
     and against the pool (ratios of this run)."""
     modes = list(dict.fromkeys(r["mode"] for r in rows))
@@ -165,7 +165,7 @@ def report(rows: list[dict[str, Any]], seconds: float) -> str:
              f"whole run {seconds:.0f} s", "",
              "| mode | workers | rounds | scenarios/s | vs serial | vs process pool | "
              "CPU ms per scenario | start-up (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for s in summary(rows):
+    for s in throughput(rows):
         lines.append(f"| {s['mode']} | {s['workers']} | {s['rounds']} | "
                      f"{s['scenarios_per_s']:.1f} | {s['vs_serial']:.2f}x | "
                      f"{s['vs_pool']:.2f}x | {s['cpu_ms_per_scenario']:.1f} | "

@@ -4,7 +4,7 @@ Finer locks, a separate interrupt lock, subsystem locks, master-slave and
 the application-kernel approach as lock strategies of the MP kernel
 (:mod:`reproduce.kernel.locking`), 1 to 32 CPUs, test-and-set against ticket
 spinlocks, and the simulator against theory.  Each is a ``Scenario(lock=NAME)``
-run through :func:`~reproduce.harness.sweep.sweep`.
+run through :func:`~reproduce.bench.sweep.sweep`.
 """
 from __future__ import annotations
 
@@ -18,9 +18,8 @@ from ..kernel.locking import POLICIES as _POLICIES
 from ..kernel.spinlock import LOCK_KINDS
 from ..bench.scenario import MAX_CPUS, Scenario
 from ..reference import theory
-from .paper import SEEDS, _seeds
 from ..bench import runs as _runs
-from .registry import register
+from .paper import SEEDS, _seeds
 
 
 DESIGNS: tuple[str, ...] = tuple(_POLICIES)
@@ -554,14 +553,3 @@ def l3_transfers_vs_waiters(waiters: tuple = (0, 1, 2, 4, 8, 16, 32, 63),
                          "transfers": tot / d, "bus_transactions": bus / d,
                          "handoff_transactions": path / d, "handoff_cycles": cyc / d})
     return pd.DataFrame(rows)
-
-
-register("S1", "Beyond the paper: speedup vs CPUs (1-32) for every lock design", s1_scaling)
-register("S2", "Beyond the paper: speedup vs kernel fraction at fixed CPUs", s2_kernel_fraction)
-register("S3", "Beyond the paper: where kernel time goes (profile for subsystem locks)", s3_kernel_profile)
-register("S4", "Simulator vs theory: lock bound (constant) and M/M/1//N (exponential)", s4_theory)
-register("S5", "Master-slave and application kernel vs the giant lock (the paper's claim)", s5_forwarding_vs_giant)
-register("S6", "Test-and-set vs ticket spinlocks for every lock design", s6_spinlock_kind)
-register("L1", "Giant lock vs analytic lock models: M/M/1//N (free hand-off), Boyd-Wickizer et al. (ticket)", l1_lock_validation)
-register("L2", "Speedup vs CPUs (1-64) for every design x spinlock algorithm on both machine classes", l2_lock_scaling)
-register("L3", "Line transfers per acquisition and hand-off latency vs waiters, per algorithm", l3_transfers_vs_waiters)

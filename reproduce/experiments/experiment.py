@@ -1,11 +1,10 @@
-"""The experiment registry: every evaluation by name.
+"""An experiment: a named evaluation, and the schema of its parameters.
 
 An :class:`Experiment` is a named function of a few parameters (seeds, CPUs,
 ...) that returns tidy DataFrames; ``reproduce experiments run NAME -p k=v``
-and the notebooks find it here.  The paper's evaluations register in
-:mod:`~reproduce.harness.paper`, the beyond-the-paper ones in
-:mod:`~reproduce.harness.beyond`; a new one is a function plus one
-:func:`register` call.
+and the notebooks find it by name in :data:`reproduce.experiments.registry.EXPERIMENTS`.
+Each parameter is converted and checked (:func:`convert_param`) before
+anything runs.
 """
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ from ..kernel.locking import POLICIES
 from ..kernel.spinlock import LOCK_KINDS
 from ..bench.scenario import Scenario
 from ..schema import Spec, convert
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -93,15 +93,3 @@ def convert_param(name: str, key: str, default: Any, value: Any) -> Any:
     list parameter), or a ConfigError naming it before anything runs."""
     v = convert(f"{name} parameter {key}", param_spec(key, default), value)
     return tuple(v) if isinstance(default, (tuple, list)) else v
-
-
-
-EXPERIMENTS: dict[str, Experiment] = {}
-
-
-def register(name: str, title: str, fn: Callable[..., Any]) -> Experiment:
-    """Add *fn* to the registry under *name* (a name may be registered once)."""
-    if name in EXPERIMENTS and EXPERIMENTS[name].fn is not fn:
-        raise ConfigError(f"experiment {name!r} is registered twice")
-    e = EXPERIMENTS[name] = Experiment(name, title, fn)
-    return e
