@@ -130,7 +130,8 @@ def test_finder_serves_only_its_modules(tmp_path):
 def test_env_var_without_a_build_warns_and_runs_the_sources(tmp_path):
     env = dict(os.environ, REPRODUCE_COMPILED="1", REPRODUCE_COMPILED_DIR=str(tmp_path))
     code = ("import warnings, reproduce.perf.fast as f; "
-            "from reproduce.bench.run import simulate; from reproduce.bench.scenario import Scenario; "
+            "from reproduce.bench.run import simulate; "
+            "from reproduce.bench.scenario import Scenario; "
             "simulate(Scenario(workload='synthetic', calibrated=False, horizon=10**6)); "
             "print(f.compiled())")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

@@ -164,7 +164,7 @@ def refit(path: Path = CALIBRATION) -> dict[str, Any]:
 def ensure(path: Path = CALIBRATION) -> tuple[dict[str, Any], bool]:
     """The fit for the current model version, refitting only if the one at
     *path* is stale or missing.  Returns ``(document, refitted)``.  Called
-    explicitly by the harness (``make reproduce``, ``reproduce calibrate``),
+    explicitly by the notebook runner (``make reproduce``) and ``reproduce calibrate``,
     never by :func:`~reproduce.bench.run.simulate`."""
     try:
         return read_report(path), False

@@ -68,6 +68,12 @@ class Result:
 
 
 def build_result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) -> Result:
+    """What kernel *k* measured from cycle *t0* (the start of measurement)
+    to cycle *end*: each CPU's cycles per mode less *snap* (its account at
+    *t0*), lock_stat per lock, per entry point and per CPU (holds and waits
+    still open at *end* counted apart), counters and memory.  *completed*:
+    the benchmark finished before the run's limit.  With ``s.debug`` the
+    kernel's accounts are checked first."""
     import pandas as pd
     if s.debug:
         k.check_accounting()
