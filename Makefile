@@ -1,5 +1,5 @@
 # One command each for the things a reader does: `make reproduce`, `make check`,
-# `make test`, `make lab`, `make bench`.  Each needs nothing but Python 3 on the
+# `make test`, `make lab`, `make speed`.  Each needs nothing but Python 3 on the
 # machine: the first target that needs it creates .venv and installs there, from
 # the lock files in requirements/ (exact versions, every file's hash), only the
 # dependency group that target runs.
@@ -31,7 +31,7 @@ TEST_WORKERS ?= auto
 LAB_ARGS ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: all venv test reproduce check lab bench fast docs lock clean distclean
+.PHONY: all venv test reproduce check lab speed fast docs lock clean distclean
 
 all: test
 
@@ -96,19 +96,20 @@ fuzz: $(VENV)/.test
 # Fits the calibration if the model changed, executes every notebook
 # (papermill; figures/, data/results/), prints paper vs model and the verdict.
 reproduce: $(VENV)/.run $(if $(COMPILED),fast,)
-	$(if $(COMPILED),REPRODUCE_COMPILED=1 ,)$(PY) -m reproduce.harness.run_notebooks \
+	$(if $(COMPILED),REPRODUCE_COMPILED=1 ,)$(PY) -m reproduce.cli.run_notebooks \
 		$(if $(QUICK),--only-stale,) $(NB)
 
 # Executes nothing: were the committed outputs made from this tree?
 check: $(VENV)/.run
-	$(PY) -m reproduce.harness.run_notebooks --check $(NB)
+	$(PY) -m reproduce.cli.run_notebooks --check $(NB)
 
 lab: $(VENV)/.lab
 	$(VENV)/bin/jupyter lab notebooks $(ROOT_ARGS) $(LAB_ARGS)
 
-# The benchmark times the Python sources and, if it can be built, the
-# compiled build (reproduce.perf.fast) too.
-bench: $(VENV)/.bench
+# The speed benchmark (reproduce.perf.speed) times the Python sources and, if
+# it can be built, the compiled build (reproduce.perf.fast) too.  (Not `make
+# bench`: reproduce/bench/ is the test bench the model runs, not this.)
+speed: $(VENV)/.bench
 	-$(PY) -m reproduce.perf.fast build
 	$(PY) -m reproduce.perf.speed
 

@@ -1,9 +1,10 @@
 """The model's source version: a hash of the model's Python code (the
-machine, the kernel, ``model/`` (workloads, the scenario runner) and the
-calibration fit) and
-of every parameter table's values.  Caches (calibration, sweep results) are
-keyed by it, so changing the model invalidates them; editing the command
-line, the sweep machinery or a notebook does not.
+machine, the kernel, and of ``bench/`` the modules a result depends on: the
+workloads, the scenario, the runner, the result, the calibration and its
+fit) and of every parameter table's values.  Caches (calibration, sweep
+results) are keyed by it, so changing the model invalidates them; editing
+the command line, the sweep machinery (``bench/`` sweep, runs, cache,
+snapshot), an experiment or a notebook does not.
 
 What is hashed is what can change a result: the code as the parser sees it
 (``ast.dump``: no comments, no docstrings, no layout) and each table's
@@ -23,15 +24,20 @@ from typing import Any
 from .params import PARAMS_DIR, TABLES
 
 ROOT = Path(__file__).resolve().parent
-# The fit's code decides the calibrated values, so it is part of the model.
-FIT = ROOT / "harness" / "calibrate.py"
+# The modules of bench/ that decide what a run gives: the workloads, the
+# scenario and its tables, the runner, the result it assembles, and the
+# calibration (its reader, and the fit, whose code decides the calibrated
+# values).  Not the sweep, the runs by key, the result cache or the
+# snapshot: they only run scenarios and store what they give.
+BENCH_MODEL = ("workload.py", "memory_workload.py", "scenario.py", "run.py", "result.py",
+               "calibration.py", "calibrate.py")
 
 
 def model_files() -> list[Path]:
     """The files the model's results depend on."""
     return (sorted((ROOT / "machine").glob("*.py")) + sorted((ROOT / "kernel").glob("*.py"))
             + [ROOT / "params.py", ROOT / "errors.py"]
-            + sorted((ROOT / "model").glob("*.py")) + [FIT]
+            + [ROOT / "bench" / name for name in BENCH_MODEL]
             + [PARAMS_DIR / f"{t}.toml" for t in TABLES])
 
 

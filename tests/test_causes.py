@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reproduce.harness import e8
-from reproduce.harness.observables import (kernel_work_ratio, paper_kernel_work_ratio,
+from reproduce.experiments import e8
+from reproduce.experiments.observables import (kernel_work_ratio, paper_kernel_work_ratio,
                                            user_split)
-from reproduce.model import workload as W
-from reproduce.model.scenario import Scenario, simulate
+from reproduce.bench import workload as W
+from reproduce.bench.scenario import Scenario
+from reproduce.bench.run import simulate
 from reproduce.params import DATA
 
 SHORT = {"work_cycles": 6_000_000}
@@ -81,7 +82,7 @@ def test_fixed_work_is_the_same_on_one_cpu_and_two():
 
 def test_user_split_adds_up_to_the_user_column():
     r = run(2)
-    from reproduce.harness.sweep import summarize
+    from reproduce.bench.sweep import summarize
     row = {**summarize(r), "cpus": 2}
     parts = user_split(pd.DataFrame([row]))
     total = sum(float(v[0]) for v in parts.values())
@@ -159,7 +160,7 @@ def test_pollers_take_user_time_and_the_priority_raise_starves_them():
 
 
 def test_every_new_switch_is_off_by_default():
-    from reproduce.model.scenario import build_params
+    from reproduce.bench.scenario import build_params
     c, w = build_params(Scenario(calibrated=False))
     assert (w["bg_fixed_share"], w["tick_walk_items"], w["idle_poll_gap"], w["poll_threads"],
             w["timer_list"], w["ipi_preempt"], c["lock_line_writes"]) == \

@@ -80,7 +80,7 @@ def test_options_reach_the_scenario(capsys):
 
 
 def test_defaults_come_from_scenario(capsys):
-    from reproduce.model.scenario import Scenario
+    from reproduce.bench.scenario import Scenario
     d = run_json(capsys, *SYN)
     expect = Scenario(workload="synthetic", horizon=2_000_000, calibrated=False).to_dict()
     assert d["scenario"] == expect
@@ -222,7 +222,6 @@ def _fake_registry(calls: list) -> types.ModuleType:
     mod.summary_table = lambda: pd.DataFrame({"quantity": ["speedup"], "paper": [1.2],
                                               "model": [1.25], "status": ["predicted"],
                                               "verdict": ["miss"]})
-    mod.headline = lambda df: f"0 of {len(df)} genuine predictions match the paper"
     return mod
 
 
@@ -280,7 +279,9 @@ def test_experiments_missing_registry(capsys, monkeypatch):
 def test_summary(capsys, fake):
     code, out, err = run(capsys, "summary")
     assert code == 0, err
-    assert out.startswith("Verdict: 0 of 1 genuine predictions match the paper\n")
+    # the headline (reproduce.report.verdict) first: the genuine predictions, counted
+    assert out.startswith("Verdict: 0 of 1 genuine predictions match the paper (0 more rows "
+                          "are calibrated or true by construction); missed: speedup")
     assert "speedup" in out and "1.25" in out
     code, out, err = run(capsys, "summary", "--json")
     assert json.loads(out) == [{"quantity": "speedup", "paper": 1.2, "model": 1.25,
@@ -290,7 +291,7 @@ def test_summary(capsys, fake):
 def test_real_registry_lists_if_present(capsys):
     """With the real registry (when it exists), list shows every experiment."""
     try:
-        from reproduce.harness.experiments import EXPERIMENTS
+        from reproduce.experiments.registry import EXPERIMENTS
     except ImportError:
         pytest.skip("no experiments registry yet")
     code, out, err = run(capsys, "experiments", "list")

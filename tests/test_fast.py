@@ -21,15 +21,16 @@ needs_cc = pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")),
 SNAPSHOT = r'''
 import json, sys
 import reproduce.perf.fast as fast
-from reproduce.model.scenario import Scenario, simulate
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import Scenario
 from reproduce.kernel.locking import POLICIES
-from reproduce.harness import experiments
+from reproduce.experiments import beyond
 out = {"compiled": fast.compiled(), "runs": [],
        # class-level attributes, read from the classes (as the experiments do)
        "policies": {n: [getattr(c, a) for a in ("name", "per_cpu_readyq", "forwarding",
                                                 "forward_ipi", "master", "mp_overhead")]
                     for n, c in POLICIES.items()},
-       "lock_designs": experiments.LOCK_DESIGNS}
+       "lock_designs": beyond.LOCK_DESIGNS}
 runs = [Scenario(workload="synthetic", calibrated=False, cpus=c, ideal=i, spinlock=k,
                  horizon=3_000_000, debug=True)
         for c in (1, 2, 4) for i in (True, False) for k in ("tas", "ticket")]
@@ -129,7 +130,8 @@ def test_finder_serves_only_its_modules(tmp_path):
 def test_env_var_without_a_build_warns_and_runs_the_sources(tmp_path):
     env = dict(os.environ, REPRODUCE_COMPILED="1", REPRODUCE_COMPILED_DIR=str(tmp_path))
     code = ("import warnings, reproduce.perf.fast as f; "
-            "from reproduce.model.scenario import Scenario, simulate; "
+            "from reproduce.bench.run import simulate; "
+            "from reproduce.bench.scenario import Scenario; "
             "simulate(Scenario(workload='synthetic', calibrated=False, horizon=10**6)); "
             "print(f.compiled())")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

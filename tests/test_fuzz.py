@@ -20,7 +20,8 @@ from reproduce import cli
 from reproduce.errors import ConfigError
 from reproduce.kernel.locking import POLICIES
 from reproduce.kernel.spinlock import LOCK_KINDS
-from reproduce.model.scenario import DISTRIBUTIONS, Scenario, simulate
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import DISTRIBUTIONS, Scenario
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 # The same examples on every run (a failure reproduces), unless FUZZ_RANDOM=1.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reproduce.model.scenario import Scenario, simulate
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import Scenario
 from reproduce.report.walkthrough import syscall_trace
 from reproduce.errors import ConfigError
 from reproduce.kernel import locking

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from reproduce import cli
-from reproduce.model.scenario import Scenario, simulate
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import Scenario
 from reproduce.errors import ConfigError
 from reproduce.kernel import locking
 from reproduce.errors import InvariantError

@@ -61,7 +61,7 @@ def test_floor_draws_again_when_its_phases_run_out(monkeypatch):
 
 def test_phase_arrays_are_the_synthetic_loop_phases():
     import numpy as np
-    from reproduce.model.workload import synthetic_loop
+    from reproduce.bench.workload import synthetic_loop
     users, kernels = floor_model.phase_arrays(9, 3, 6400.0, 3600.0, "exponential", 5000)
     for i, rng in enumerate(simpy_model.synthetic_streams(9, 3)):
         loop = synthetic_loop(rng, 6400.0, 3600.0, "exponential")

@@ -21,13 +21,14 @@ import pytest
 from reproduce import cli, files
 from reproduce import params as P
 from reproduce.errors import ConfigError
-from reproduce.harness import cache as cache_mod
-from reproduce.harness import sweep as sweep_mod
-from reproduce.harness.cache import ENV_VAR, QUARANTINE, ResultCache, row_hash
-from reproduce.harness.sweep import grid, sweep
-from reproduce.model import workload as W
-from reproduce.model.scenario import (MAX_HORIZON, Scenario, background_load, build_params,
-                                      processes, simulate)
+from reproduce.bench import cache as cache_mod
+from reproduce.bench import sweep as sweep_mod
+from reproduce.bench.cache import ENV_VAR, QUARANTINE, ResultCache, row_hash
+from reproduce.bench.sweep import grid, sweep
+from reproduce.bench import workload as W
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import (MAX_HORIZON, Scenario, background_load, build_params,
+                                      processes)
 
 ROOT = Path(__file__).resolve().parent.parent
 SYN = ["--workload", "synthetic", "--uncalibrated"]
@@ -182,7 +183,7 @@ def test_malformed_parameter_file_names_file_and_key(tmp_path, edit, needles):
      "reproduce calibrate"),
 ])
 def test_malformed_calibration_is_one_clear_error(tmp_path, text, needle):
-    from reproduce.model.calibration import read_report
+    from reproduce.bench.calibration import read_report
     p = tmp_path / "calibration.json"
     p.write_text(text)
     with pytest.raises(ConfigError, match=needle) as info:
@@ -370,7 +371,7 @@ def test_interrupted_notebook_run_leaves_the_notebook_whole(tmp_path, monkeypatc
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-    from reproduce.harness import run_notebooks as R
+    from reproduce.cli import run_notebooks as R
     nb = new_notebook()
     c = new_code_cell("1 + 1")
     c.execution_count = 1
@@ -488,8 +489,8 @@ def test_version(capsys):
 
 _SWEEP = """
 import sys
-from reproduce.harness.sweep import sweep
-from reproduce.model.scenario import Scenario
+from reproduce.bench.sweep import sweep
+from reproduce.bench.scenario import Scenario
 scen = [Scenario(workload="synthetic", calibrated=False, seed=i, horizon=3_000_000_000,
                  user_mean=64000.0, kernel_mean=36000.0) for i in range(8)]
 sweep(scen, workers=2, cache=False)
@@ -587,7 +588,7 @@ def test_event_estimate_bounds_the_real_rate(s):
     """The budget's estimate of events per simulated ms is never far below
     what a run does (else a run could outgrow its bounds): it is an upper
     estimate, up to 2x low at worst."""
-    from reproduce.model.scenario import event_rate
+    from reproduce.bench.scenario import event_rate
     c, w = build_params(s)
     r = simulate(s)
     actual = r.events / (r.cycles / c["clock_hz"] * 1000)

@@ -5,7 +5,8 @@ import nbformat
 import pandas as pd
 from nbformat.v4 import new_code_cell, new_notebook
 
-from reproduce.harness import run_notebooks as R
+from reproduce.cli import run_notebooks as R
+from reproduce.report import verdict as V
 
 
 def _write(path, source, executed):
@@ -95,23 +96,23 @@ def test_runs_execute_every_notebook_unless_told_only_stale(tmp_path, monkeypatc
     monkeypatch.setattr(R, "NOTEBOOKS", tmp_path)
     done = []
     monkeypatch.setattr(R, "execute", lambda p, progress=True, label=None: done.append(p.name))
-    R.run()
+    R.execute_selected()
     assert done == ["01-a.ipynb", "02-b.ipynb"]
     done.clear()
-    R.run(force=False)
+    R.execute_selected(force=False)
     assert done == ["02-b.ipynb"]
-    assert [p.name for p in R.check()] == ["02-b.ipynb"]
+    assert [p.name for p in R.stale_notebooks()] == ["02-b.ipynb"]
 
 
 def test_ranges_and_units_read_like_the_paper():
-    assert R.span(20, 23, "%", paper=True) == "20-23 %"
-    assert R.span(-5, 5, "%", paper=True) == "-5 to 5 %"
-    assert R.span(14.1524, 14.1524, "%") == "14.2 %"
-    assert R.span(2.0706, 2.0706, "ratio") == "2.07"
-    assert R.span(1, 1, "pages") == "1 page"
-    assert R._bounds("-0.05-0.05") == (-0.05, 0.05)
-    assert R._bounds("-0.05 to 0.05") == (-0.05, 0.05)
-    assert R._bounds("20-23") == (20.0, 23.0)
+    assert V.span(20, 23, "%", paper=True) == "20-23 %"
+    assert V.span(-5, 5, "%", paper=True) == "-5 to 5 %"
+    assert V.span(14.1524, 14.1524, "%") == "14.2 %"
+    assert V.span(2.0706, 2.0706, "ratio") == "2.07"
+    assert V.span(1, 1, "pages") == "1 page"
+    assert V._bounds("-0.05-0.05") == (-0.05, 0.05)
+    assert V._bounds("-0.05 to 0.05") == (-0.05, 0.05)
+    assert V._bounds("20-23") == (20.0, 23.0)
 
 
 def _summary(rows):
@@ -128,7 +129,7 @@ def test_headline_counts_genuine_predictions_and_points_each_miss_to_its_noteboo
         ("Pages of a new single-threaded container", "pages", "2", 2, 2, 2,
          "by construction", "match"),
     ])
-    text = R.headline(t)
+    text = V.headline(t, misses=True)
     *misses, last = text.splitlines()
     assert "1 of 3 genuine predictions match" in last and last.startswith("Verdict: ")
     assert len(misses) == 2

@@ -1,5 +1,5 @@
 """Experiments find their runs by joining on scenario columns
-(reproduce.harness.runs), so the order of a sweep's rows cannot shift a
+(reproduce.bench.runs), so the order of a sweep's rows cannot shift a
 result onto the wrong scenario."""
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from reproduce.errors import InvariantError
-from reproduce.harness import runs
-from reproduce.harness.sweep import sweep
-from reproduce.model.scenario import Scenario
+from reproduce.bench import runs
+from reproduce.bench.sweep import sweep
+from reproduce.bench.scenario import Scenario
 
 
 def _keyed():

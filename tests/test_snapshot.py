@@ -14,13 +14,14 @@ import pytest
 
 import reproduce.params as P
 import reproduce.version as version_mod
-from reproduce.harness import snapshot
-from reproduce.harness import sweep as sweep_mod
-from reproduce.harness.cache import ENV_VAR, ResultCache
-from reproduce.harness.snapshot import TablesChanged, pinned
-from reproduce.harness.sweep import compute_row, sweep
-from reproduce.model import scenario as scenario_mod
-from reproduce.model.scenario import Scenario
+from reproduce.bench import snapshot
+from reproduce.bench import sweep as sweep_mod
+from reproduce.bench.cache import ENV_VAR, ResultCache
+from reproduce.bench.snapshot import TablesChanged, pinned
+from reproduce.bench.sweep import compute_row, sweep
+from reproduce.bench import run as run_mod
+from reproduce.bench import scenario as scenario_mod
+from reproduce.bench.scenario import Scenario
 
 TRAP = re.compile(r"^trap = \{ value = (\d+),", re.M)
 CHANGED = r"pentium2\.toml changed while the sweep ran"
@@ -140,7 +141,7 @@ def test_a_stale_model_version_never_serves_rows_of_other_tables(tables, tmp_pat
     monkeypatch.setattr(version_mod, "model_version", lambda: "computed-before-the-edit")
     calls = []
     monkeypatch.setattr(sweep_mod, "simulate", lambda s: calls.append(s) or
-                        scenario_mod.simulate(s))
+                        run_mod.simulate(s))
     s = small()
     first = sweep([s], workers=1, cache=tmp_path / "c").iloc[0]
     set_trap(tables, original_trap(tables) + 1000)
@@ -175,7 +176,7 @@ def test_pinned_as_a_decorator_takes_a_snapshot_per_call(tables):
 
 
 def test_the_registry_pins_each_experiment(tables):
-    from reproduce.harness.registry import Experiment
+    from reproduce.experiments.experiment import Experiment
     seen = []
     Experiment("X", "test", lambda: seen.append(snapshot.active())).run()
     assert seen[0] is not None and seen[0].digest == snapshot.take().digest

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reproduce.model.scenario import Scenario, simulate
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import Scenario
 
 simpy = pytest.importorskip("simpy")
 from reproduce.reference import simpy_model  # noqa: E402  (needs simpy)
@@ -87,7 +88,7 @@ def test_warmup_is_counted_for_the_speed_benchmark():
     """The paper workload runs WARMUP_TICKS ticks before it measures; the
     benchmark divides wall time by every acquisition simulated, so the
     warm-up's must be recorded (and a synthetic run has none)."""
-    from reproduce.model.scenario import WARMUP_TICKS
+    from reproduce.bench.run import WARMUP_TICKS
     r = simulate(Scenario(calibrated=False))        # (a horizon would conflict: paper)
     warm = r.extra["warmup"]
     assert warm["cycles"] == WARMUP_TICKS * 3_000_000          # 100 Hz ticks of 300 MHz

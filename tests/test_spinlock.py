@@ -12,7 +12,8 @@ from hypothesis import given, settings, strategies as st
 from reproduce.errors import ConfigError, InvariantError
 from reproduce.kernel import spinlock as S
 from reproduce.machine.cacheline import HIT, MISS, TRANSFER, CacheLine
-from reproduce.model.scenario import Scenario, simulate
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import Scenario
 
 KINDS = list(S.LOCK_KINDS)
 

@@ -31,7 +31,7 @@ def test_importing_the_cli_imports_no_heavy_package():
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["simulate", "--help"],
                                   ["cache", "info", "--json"], ["sweep", "--help"]])
 def test_quick_commands_import_no_heavy_package(argv, tmp_path):
-    """The parser reads its choices from the model (reproduce.model.scenario),
+    """The parser reads its choices from the model (reproduce.bench.scenario),
     and ``cache info`` reads the model version: neither may pull in pandas."""
     if argv[0] == "cache":
         argv = [*argv, "--cache-dir", str(tmp_path)]
@@ -43,8 +43,8 @@ def test_quick_commands_import_no_heavy_package(argv, tmp_path):
 
 
 def test_building_a_sweep_grid_imports_no_heavy_package():
-    code = ("from reproduce.harness.sweep import grid\n"
-            "from reproduce.model.scenario import Scenario\n"
+    code = ("from reproduce.bench.sweep import grid\n"
+            "from reproduce.bench.scenario import Scenario\n"
             "assert len(grid(Scenario(), cpus=[1, 2])) == 2")
     assert loaded_after(code) == set()
 
@@ -52,7 +52,8 @@ def test_building_a_sweep_grid_imports_no_heavy_package():
 def test_a_simulation_still_gets_its_tables():
     """pandas comes in with the first result that needs it (the lock_stat
     table), and the result is a DataFrame as before."""
-    code = ("from reproduce.model.scenario import Scenario, simulate\n"
+    code = ("from reproduce.bench.run import simulate\n"
+            "from reproduce.bench.scenario import Scenario\n"
             "r = simulate(Scenario(workload='synthetic', calibrated=False, horizon=200_000))\n"
             "assert type(r.by_entry).__name__ == 'DataFrame'")
     assert loaded_after(code) == {"pandas"}

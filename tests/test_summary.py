@@ -1,9 +1,11 @@
-"""The summary's labels and its one-line verdict (reproduce.harness.paper)."""
+"""The summary's labels (reproduce.experiments.paper) and its one-line verdict
+(reproduce.report.verdict)."""
 from __future__ import annotations
 
 import pandas as pd
 
-from reproduce.harness import paper
+from reproduce.experiments import paper
+from reproduce.report.verdict import headline
 
 
 def test_paper_range_reads_like_the_paper():
@@ -21,14 +23,14 @@ def test_headline_counts_only_genuine_predictions():
     t = _table([("a", "calibrated", "match"), ("b", "by construction", "match"),
                 ("c", "predicted", "match"), ("d", "predicted", "miss"),
                 ("e", "predicted", "miss")])
-    line = paper.headline(t)
-    assert line.startswith("1 of 3 genuine predictions match")
+    line = headline(t)
+    assert line.startswith("Verdict: 1 of 3 genuine predictions match")
     assert "2 more rows" in line
     assert "missed: d; e" in line
     # a calibrated miss is not a prediction: it does not enter the count
     t2 = _table([("a", "calibrated", "miss"), ("c", "predicted", "match")])
-    assert paper.headline(t2).startswith("1 of 1 genuine")
-    assert "missed" not in paper.headline(t2)
+    assert headline(t2).startswith("Verdict: 1 of 1 genuine")
+    assert "missed" not in headline(t2)
 
 
 def test_by_construction_rows_have_reasons():

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 import reproduce.version as version_mod
-from reproduce.harness import cache as cache_mod
-from reproduce.harness import sweep as sweep_mod
-from reproduce.harness.cache import ENV_VAR, ResultCache, cache_key
-from reproduce.model.scenario import Scenario
-from reproduce.harness.sweep import run_one, sweep
+from reproduce.bench import cache as cache_mod
+from reproduce.bench import sweep as sweep_mod
+from reproduce.bench.cache import ENV_VAR, ResultCache, cache_key
+from reproduce.bench.scenario import Scenario
+from reproduce.bench.sweep import run_one, sweep
 from reproduce.errors import ConfigError
 
 RESULT_FILE = re.compile(r"^[0-9a-f]{64}\.json$")
@@ -329,7 +329,7 @@ def test_dask_batches_cover_every_scenario_and_stay_small():
 
 
 def test_a_batch_returns_the_rows_before_its_first_error():
-    from reproduce.harness import snapshot
+    from reproduce.bench import snapshot
     snap = snapshot.take()
     batch = [small(1), small(9), small(2)]
     rows, err = sweep_mod.run_batch(_fails_on_seed_9, batch, snap)

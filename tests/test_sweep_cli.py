@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from reproduce import cli
 
 from test_cli import check_usage_error, run  # the CLI's test helpers
-from reproduce.harness.cache import ENV_VAR, STALE_TMP_SECONDS, TMP_PREFIX, ResultCache
-from reproduce.model.scenario import Scenario
-from reproduce.harness.sweep import grid, sweep
+from reproduce.bench.cache import ENV_VAR, STALE_TMP_SECONDS, TMP_PREFIX, ResultCache
+from reproduce.bench.scenario import Scenario
+from reproduce.bench.sweep import grid, sweep
 from reproduce.errors import ConfigError
 from reproduce.version import model_version
 
@@ -276,7 +276,7 @@ def test_cache_needs_an_action(capsys):
 def test_cli_sweep_failure_says_which_scenario_and_what_was_saved(capsys, tmp_path, monkeypatch):
     """A run that breaks midway (here: a bug injected into simulate) exits 1
     and names the scenario and the finished rows kept in the cache."""
-    import reproduce.harness.sweep as sweep_mod
+    import reproduce.bench.sweep as sweep_mod
     real, calls = sweep_mod.simulate, []
 
     def flaky(s):

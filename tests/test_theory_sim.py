@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from reproduce.harness import experiments as X
+from reproduce import experiments as X
+from reproduce.experiments.registry import EXPERIMENTS
 from reproduce.reference import theory
-from reproduce.model.scenario import Scenario, simulate
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import Scenario
 
 
 def ideal(cpus, user, kernel, **kw) -> Scenario:
@@ -127,8 +129,8 @@ def test_s6_spinlock_kinds_compares_tas_and_ticket():
 
 def test_experiments_are_registered():
     for name in ("S1", "S2", "S3", "S4", "S5", "S6"):
-        assert name in X.EXPERIMENTS
-    e = X.EXPERIMENTS["S1"]
+        assert name in EXPERIMENTS
+    e = EXPERIMENTS["S1"]
     assert e.params["designs"] == X.DESIGNS
     df = e.run(cpus=[2], designs=["giant"], seeds=1, workload="synthetic",
                horizon=1_000_000, calibrated=False)

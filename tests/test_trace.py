@@ -39,7 +39,7 @@ WINDOW = (2_000_000, 3_500_000)      # cycles after the warm-up: 5 ms, a tick, i
 
 def tables(**work):
     """The cost and workload tables with the calibrated values."""
-    from reproduce.model.calibration import calibration
+    from reproduce.bench.calibration import calibration
     cal = calibration()
     costs, w = load("pentium2"), load("workload")
     costs = costs.replace(**{k: v for k, v in cal.items() if k in costs})
@@ -53,7 +53,7 @@ def paper_kernel(cpus=2, lock="giant", kind="tas", seed=0, window=WINDOW, debug=
     it: booted, the system threads and device interrupts started, warmed up
     for three ticks, then the benchmark created.  *window* (cycles after the
     warm-up; None: no recording) is recorded.  Returns (kernel, warm-up end)."""
-    from reproduce.model import workload as W
+    from reproduce.bench import workload as W
     costs, w = tables(**work)
     build = "mp" if cpus > 1 or lock != "none" else "up"
     engine = Engine()
@@ -74,7 +74,7 @@ def paper_kernel(cpus=2, lock="giant", kind="tas", seed=0, window=WINDOW, debug=
     ratio = w["irq_cycles_ratio"]
     if w["undeferrable_share"] >= 0:
         ratio = W.irq_ratio_for_share(w, w["undeferrable_share"])
-    k.start_devices(w["irq_hz"] / k.c["clock_hz"], w["bg_kernel_cycles"] * ratio,
+    k.devices.start(w["irq_hz"] / k.c["clock_hz"], w["bg_kernel_cycles"] * ratio,
                     w["irq_routing"],
                     np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(11,))),
                     burst=w["irq_burst"], gap=int(w["irq_burst_gap"]),
@@ -220,7 +220,7 @@ def test_every_strategy_records_consistently(lock):
     rec = k.recording()
     check_recording(rec)
     assert rec["modes"] == modes and rec["locks"] == [x.name for x in k.policy.locks]
-    doc = json.loads(T.dumps(T.chrome_trace(rec)))
+    doc = json.loads(T.trace_json(T.chrome_trace(rec)))
     assert T.check_chrome_trace(doc) == {i: modes[i] for i in range(2)}
     if k.policy.forwarding:          # every kernel path runs on the master
         assert rec["entries"] and all(e["ran_on"] == k.policy.master for e in rec["entries"])
@@ -353,7 +353,7 @@ def test_chrome_trace_is_deterministic(smp, tmp_path):
 
 
 def _doc(rec):
-    return json.loads(T.dumps(T.chrome_trace(rec)))
+    return json.loads(T.trace_json(T.chrome_trace(rec)))
 
 
 def test_the_checker_catches_a_dropped_segment(smp):

@@ -98,3 +98,15 @@ def test_memo_answers_only_for_the_same_bytes(tmp_path, monkeypatch):
         assert V.model_version() != parsed
     finally:
         V.model_version.cache_clear()
+
+
+def test_the_bench_counts_only_its_model_modules():
+    """Of bench/, the modules a result depends on are the model; the
+    sweep, the runs by key, the result cache and the snapshot only run
+    scenarios and store what they give, so editing them keeps the version."""
+    bench = {p.name for p in V.model_files() if p.parent.name == "bench"}
+    assert bench == {"workload.py", "memory_workload.py", "scenario.py", "run.py", "result.py",
+                     "calibration.py", "calibrate.py"}
+    assert all((V.ROOT / "bench" / name).exists() for name in bench)
+    rooms = {p.parent.name for p in V.model_files() if p.suffix == ".py"}
+    assert rooms == {"machine", "kernel", "bench", "reproduce"}

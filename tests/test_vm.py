@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from reproduce.model.memory_workload import boot
+from reproduce.bench.memory_workload import boot
 from hypothesis import given, settings, strategies as st
 
 from reproduce.errors import ConfigError
@@ -532,7 +532,7 @@ def test_figures_draw_deterministically():
 
 # --------------------------------------------------------------------- E6
 def test_e6_pages_one_extra_page_per_cpu():
-    from reproduce.model.memory_workload import page_table
+    from reproduce.bench.memory_workload import page_table
     df = page_table(3)
     mp = df[df.kernel == "mp"]
     single = mp[mp.case.str.startswith("single-threaded (")]
@@ -548,7 +548,7 @@ def test_e6_pages_one_extra_page_per_cpu():
 
 def test_e6_scenario_is_deterministic_and_counts_lazy_events():
     import pandas as pd
-    from reproduce.model.memory_workload import e6_memory, run_scenario
+    from reproduce.bench.memory_workload import pages_and_faults as e6_memory, run_scenario
     a = e6_memory(3, seeds=(1,), steps=120)
     b = e6_memory(3, seeds=(1,), steps=120)
     pd.testing.assert_frame_equal(a.faults, b.faults)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from reproduce.model.calibration import calibration
+from reproduce.bench.calibration import calibration
 from reproduce.params import load
 from reproduce.report.walkthrough import syscall_trace
 

@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reproduce.errors import ConfigError
-from reproduce.harness import e8
+from reproduce.experiments import e8
 from reproduce.machine import fsb
 from reproduce.machine.cpu import KERNEL, SPIN
-from reproduce.model.scenario import Scenario, build_params, simulate
+from reproduce.bench.run import simulate
+from reproduce.bench.scenario import Scenario, build_params
 from reproduce.params import DATA
 from reproduce.reference import theory
 
@@ -195,7 +196,7 @@ def test_page_walks_are_charged():
 
 
 def test_undeferrable_share_sets_the_interrupt_work():
-    from reproduce.model import workload as W
+    from reproduce.bench import workload as W
     _, w = build_params(Scenario(calibrated=False))
     r = W.irq_ratio_for_share(w, 0.5)
     # half the work in handlers: handlers per tick x ratio = thread calls per tick
@@ -232,8 +233,11 @@ def test_e8_rows_match_against_the_paper_range():
     r = {"names": ("fsb",), "free": "loop_bus_misses", "value": 40.0, "reached": True,
          "plausible": False, "bg": 1, "ovh": 1, "smp": smp, "up": up,
          "speedup": np.full(n, 1.2), "mp_on_up": 0.02, "affinity_gain": np.zeros(n),
-         "priority_gain": np.full(n, 0.4), "timeslice_gain": np.zeros(n)}
+         "priority_gain": np.full(n, 0.4), "timeslice_gain": np.zeros(n),
+         "kernel_work_ratio": np.full(n, 0.5)}
     rows = {x["observable"]: x for x in e8.hypothesis_rows(r)}
+    assert not rows["kernel work SMP / UP"]["matched"]         # the paper conserves it
+    assert rows["kernel work SMP / UP"]["status"] == "predicted"
     assert rows["SMP user"]["matched"] and rows["SMP kernel"]["matched"]
     assert not rows["SMP spin"]["matched"]
     assert not rows["priority gain"]["matched"]

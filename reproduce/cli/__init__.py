@@ -23,7 +23,7 @@ parallel) or read from the cache.  Every value is converted and checked by
 the one schema (:mod:`reproduce.schema`) before any work: a bad option or
 value exits with status 2 and one line on stderr naming it and what is
 allowed; no traceback, no file written.  Ctrl-C prints one line (exit 130).
-Every default comes from :class:`reproduce.model.scenario.Scenario`: an
+Every default comes from :class:`reproduce.bench.scenario.Scenario`: an
 option not given is not passed, so the CLI and the Python API agree.
 """
 from __future__ import annotations

@@ -17,12 +17,12 @@ def add_parser(sub) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit (or check) the calibration; the only command that writes it."""
-    from ..model.calibration import CALIBRATION, read_report
+    from ..bench.calibration import CALIBRATION, read_report
     if args.check:
         doc = read_report()
         print(f"{CALIBRATION.name}: current (model version {doc['model_version']})")
         return 0
-    from ..harness.calibrate import ensure, refit
+    from ..bench.calibrate import ensure, refit
     if args.force:
         doc, fitted = refit(), True
     else:

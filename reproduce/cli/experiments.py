@@ -1,6 +1,8 @@
 """``reproduce experiments list|run`` and ``reproduce summary``: the
-registered experiments.  Parameters given with ``-p`` are converted and
-checked by the registry's schema before anything runs."""
+experiments of the registry (:mod:`reproduce.experiments.registry`).
+Parameters given with ``-p`` are converted and checked by the experiments'
+schema (:func:`reproduce.experiments.experiment.convert_param`) before
+anything runs."""
 from __future__ import annotations
 
 import argparse
@@ -9,10 +11,11 @@ import json
 from typing import Any
 
 from ..errors import ConfigError
-from ..harness.registry import convert_param
 from .common import Usage, dumps, key_value
 
-EXPERIMENTS_MODULE = "reproduce.harness.experiments"
+# Imported when a command needs it: the experiments import pandas, which a
+# quick command (``reproduce --help``) should not pay for.
+EXPERIMENTS_MODULE = "reproduce.experiments.registry"
 
 
 def add_parsers(sub, parser_class) -> None:
@@ -78,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.name not in reg:
         raise Usage(f"argument NAME: unknown experiment {args.name!r}: valid are "
                     f"{', '.join(reg) or '(none registered)'}")
+    from ..experiments.experiment import convert_param
     exp = reg[args.name]
     defaults = dict(getattr(exp, "params", {}) or {})
     kw: dict[str, Any] = {}
@@ -93,11 +97,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         except ConfigError as err:
             raise Usage(f"argument -p: {err}") from None
     out = exp.run(**kw)
-    print(render(out, args.json))
+    print(render_result(out, args.json))
     return 0
 
 
-def render(out: Any, as_json: bool) -> str:
+def render_result(out: Any, as_json: bool) -> str:
+    """An experiment's table(s) as text, or as JSON records with *as_json*."""
     import pandas as pd
 
     if isinstance(out, pd.DataFrame):
@@ -133,6 +138,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.json:
         print(df.to_json(orient="records"))
         return 0
-    print("Verdict: " + mod.headline(df))      # the genuine predictions, counted first
+    from ..report.verdict import headline
+    print(headline(df))      # the genuine predictions, counted first
     print(df.drop(columns=["note"], errors="ignore").to_string(index=False))
     return 0

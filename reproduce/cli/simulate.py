@@ -1,5 +1,5 @@
 """``reproduce simulate``: one scenario.  Its options are generated from the
-fields of :class:`~reproduce.model.scenario.Scenario` (their schema entry,
+fields of :class:`~reproduce.bench.scenario.Scenario` (their schema entry,
 help and option name), so the command line and the Python API take the same
 values, checked by the same code; an option not given is not passed."""
 from __future__ import annotations
@@ -25,11 +25,11 @@ def option_of(f) -> str:
 
 
 def add_parser(sub) -> None:
-    from ..model.scenario import Scenario, spec_of
+    from ..bench.scenario import Scenario, spec_of
 
     s = sub.add_parser("simulate", help="run one scenario",
                        description="Run one scenario; options not given take the "
-                                   "defaults of reproduce.model.scenario.Scenario.")
+                                   "defaults of reproduce.bench.scenario.Scenario.")
     for f in fields(Scenario):
         spec, help_ = spec_of(f), f.metadata.get("help", f.name.replace("_", " "))
         if spec is None:
@@ -65,7 +65,7 @@ def add_parser(sub) -> None:
 
 def field_value(f, text: Any, opt: str) -> Any:
     """An option's value through the field's schema entry (the one coercion)."""
-    from ..model.scenario import spec_of
+    from ..bench.scenario import spec_of
     from ..schema import convert
     try:
         return convert(f.name, spec_of(f), text)
@@ -87,7 +87,7 @@ def overrides(pairs: list[tuple[str, str]], extra: dict[str, str] | None = None)
 def scenario_from_args(args: argparse.Namespace):
     """The Scenario the options name; options not given are not passed.
     With ``--kernel up`` and no ``--cpus``, one CPU."""
-    from ..model.scenario import Scenario, spec_of
+    from ..bench.scenario import Scenario, spec_of
 
     kw: dict[str, Any] = {}
     opts = {}
@@ -119,7 +119,8 @@ def scenario_from_args(args: argparse.Namespace):
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from ..model.scenario import build_params, simulate
+    from ..bench.run import simulate
+    from ..bench.scenario import build_params
     from ..version import model_version
 
     s = scenario_from_args(args)

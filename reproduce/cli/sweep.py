@@ -12,7 +12,7 @@ from ..errors import ConfigError
 from .common import Usage, check_out, dumps, key_value, write_out
 
 
-def field_value(text: str) -> tuple[str, str]:
+def field_assignment(text: str) -> tuple[str, str]:
     """``FIELD=VALUE`` of ``sweep -g/-s``."""
     if not text.partition("=")[1] or not text.partition("=")[0].strip():
         raise argparse.ArgumentTypeError(f"{text!r} is not of the form FIELD=VALUE "
@@ -21,23 +21,23 @@ def field_value(text: str) -> tuple[str, str]:
 
 
 def add_parser(sub) -> None:
-    from ..model.scenario import Scenario
+    from ..bench.scenario import Scenario
 
     ints = ", ".join(f.name for f in fields(Scenario) if type(f.default) is int)
     sw = sub.add_parser(
         "sweep", help="run a grid of scenarios; one row each (CSV or JSON)",
         description="Run the cartesian product of the -g axes (first axis outermost) "
-                    "through reproduce.harness.sweep.sweep, with the result cache, and print "
+                    "through reproduce.bench.sweep.sweep, with the result cache, and print "
                     "the rows as CSV or write them to --out.  Fields not given take the "
-                    "defaults of reproduce.model.scenario.Scenario; values are read like "
+                    "defaults of reproduce.bench.scenario.Scenario; values are read like "
                     "the simulate options (integers, numbers, true/false, names).",
         epilog="example: reproduce sweep -s workload=synthetic -s calibrated=false "
                "-g lock=giant,fine -g cpus=2,8,32 -g seed=0:5 --out sweep.csv")
-    sw.add_argument("-g", "--grid", dest="axes", action="append", type=field_value,
+    sw.add_argument("-g", "--grid", dest="axes", action="append", type=field_assignment,
                     default=[], metavar="FIELD=V1,V2,...",
                     help="one axis: a Scenario field and its values, comma-separated; "
                     f"A:B on an integer field ({ints}) is A, A+1, ..., B-1 (repeatable)")
-    sw.add_argument("-s", "--set", dest="fixed", action="append", type=field_value,
+    sw.add_argument("-s", "--set", dest="fixed", action="append", type=field_assignment,
                     default=[], metavar="FIELD=VALUE",
                     help="a Scenario field fixed for every run (repeatable)")
     sw.add_argument("-p", "--param", action="append", type=key_value, default=[],
@@ -64,7 +64,7 @@ def add_parser(sub) -> None:
 def _axis(field: str, spec, text: str) -> list[Any]:
     """``-g FIELD=V1,V2,...``: the values, ``A:B`` on an int field as
     range(A, B); the count is checked before the list is made."""
-    from ..harness.sweep import MAX_GRID
+    from ..bench.sweep import MAX_GRID
     from ..schema import Spec, convert
 
     where = f"argument -g: {field}={text}"
@@ -102,8 +102,8 @@ def _value(opt: str, field: str, spec, text: Any) -> Any:
 
 def sweep_scenarios(args: argparse.Namespace) -> list:
     """The scenarios ``sweep``'s -g, -s and -p options name, in sweep order."""
-    from ..harness.sweep import MAX_GRID, grid
-    from ..model.scenario import Scenario, field_spec
+    from ..bench.sweep import MAX_GRID, grid
+    from ..bench.scenario import Scenario, field_spec
 
     names = [f.name for f in fields(Scenario) if f.name != "overrides"]
     fixed: dict[str, Any] = {}
@@ -164,7 +164,7 @@ def sweep_text(df, fmt: str) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ..harness.sweep import sweep
+    from ..bench.sweep import sweep
     from ..schema import Spec, convert
 
     fmt = check_out(args.out)
@@ -196,8 +196,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def result_cache(cache_dir: str | None, write: bool = False):
     """The ResultCache of --cache-dir (default directory if None); with
     *write*, checked writable before anything runs."""
-    from ..harness.cache import ResultCache
-    from ..harness.sweep import check_row
+    from ..bench.cache import ResultCache
+    from ..bench.sweep import check_row
     if cache_dir is not None and not cache_dir.strip():
         raise Usage("argument --cache-dir: '' is not a directory name (use --no-cache for "
                     "no cache)")
@@ -214,9 +214,9 @@ def result_cache(cache_dir: str | None, write: bool = False):
 def _dask_client(address: str):
     """A ``distributed.Client`` connected to *address*: a bad or unreachable
     address is a usage error found before anything runs."""
-    from ..harness.sweep import _import_distributed
+    from ..bench.sweep import import_distributed
 
-    distributed = _import_distributed(address)
+    distributed = import_distributed(address)
     try:
         return distributed.Client(address)
     except (OSError, ValueError, TimeoutError) as err:

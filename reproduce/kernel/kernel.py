@@ -214,7 +214,7 @@ class Kernel:
 
     def admit(self) -> None:
         """Wake halted CPUs that have work queued (after threads were created
-        from outside a kernel path, e.g. by the benchmark harness)."""
+        from outside a kernel path, e.g. by the run that starts the benchmark)."""
         if self.idle_tick:
             return                   # halted CPUs find it at their next tick
         for core in self.cores:
@@ -228,11 +228,6 @@ class Kernel:
         the cycle in ``done_at`` (the shell's wait for the benchmark)."""
         self.awaited = set(threads)
         self.done_at = None
-
-    def start_devices(self, rate: float, mean_cycles: float, routing: str, rng: Any,
-                      burst: float = 1.0, gap: int = 0, alternate: bool = True) -> None:
-        """Device interrupts: see ``Devices.start``."""
-        self.devices.start(rate, mean_cycles, routing, rng, burst, gap, alternate)
 
     # ----------------------------------------------------------- user mode
     def _resume(self, core: Core) -> None:

@@ -2,7 +2,7 @@
 
 Runs one grid of synthetic scenarios (every lock design x 1 to 32 CPUs x
 kernel fractions x seeds, short horizons: over a thousand scenarios) three
-ways through :func:`reproduce.harness.sweep.sweep`, with the result cache
+ways through :func:`reproduce.bench.sweep.sweep`, with the result cache
 off so that every scenario is simulated:
 
 * ``serial``: in this process (``workers=1``), the baseline;
@@ -45,9 +45,9 @@ SEEDS = 10
 def scenarios(seeds: int = SEEDS, horizon: int = HORIZON) -> list:
     """The grid: every lock design (read from the model) x :data:`CPUS` x
     :data:`KERNEL_FRACTIONS` x *seeds*, synthetic workload, uncalibrated."""
-    from ..harness.sweep import grid
+    from ..bench.sweep import grid
     from ..kernel.locking import POLICIES
-    from ..model.scenario import Scenario
+    from ..bench.scenario import Scenario
 
     out = []
     for f in KERNEL_FRACTIONS:
@@ -62,7 +62,7 @@ def timed_sweep(todo: list, client: Any = None, **kw: Any) -> tuple[float, float
     and its rows.  CPU time is this process's (with the scheduler of a
     LocalCluster, which runs here) plus the pool workers' (children reaped
     when the pool shuts down) or, given the Dask *client*, its workers'."""
-    from ..harness.sweep import sweep
+    from ..bench.sweep import sweep
     c0, ch0, w0 = time.process_time(), _children_cpu(), _workers_cpu(client)
     t = time.perf_counter()
     df = sweep(todo, cache=False, **({"scheduler": client} if client is not None else {}), **kw)
@@ -139,7 +139,7 @@ def measure(workers: int = 2, reps: int = 2, seeds: int = SEEDS, horizon: int = 
     return rows
 
 
-def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def throughput(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per mode: the median throughput over its rounds, and against serial
     and against the pool (ratios of this run)."""
     modes = list(dict.fromkeys(r["mode"] for r in rows))
@@ -165,7 +165,7 @@ def report(rows: list[dict[str, Any]], seconds: float) -> str:
              f"whole run {seconds:.0f} s", "",
              "| mode | workers | rounds | scenarios/s | vs serial | vs process pool | "
              "CPU ms per scenario | start-up (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for s in summary(rows):
+    for s in throughput(rows):
         lines.append(f"| {s['mode']} | {s['workers']} | {s['rounds']} | "
                      f"{s['scenarios_per_s']:.1f} | {s['vs_serial']:.2f}x | "
                      f"{s['vs_pool']:.2f}x | {s['cpu_ms_per_scenario']:.1f} | "

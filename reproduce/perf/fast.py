@@ -21,7 +21,7 @@ never hides an edit.
 The compiled modules check their type annotations when called: a value of
 the wrong type raises ``TypeError`` where the Python source would have gone
 on (or raised a ``ConfigError`` further in).  Values that reach the model
-through :class:`~reproduce.model.scenario.Scenario` are checked before.
+through :class:`~reproduce.bench.scenario.Scenario` are checked before.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ COMPILED = ("machine/engine.py", "machine/cpu.py", "machine/cacheline.py", "mach
             "kernel/percpu.py", "kernel/sched.py", "kernel/paths.py", "kernel/bus.py",
             "kernel/devices.py", "kernel/checks.py", "kernel/record.py", "kernel/kernel.py",
             "kernel/forward.py",
-            "kernel/container.py", "kernel/vm.py", "model/workload.py")
+            "kernel/container.py", "kernel/vm.py", "bench/workload.py")
 
 
 def module_name(rel: str) -> str:

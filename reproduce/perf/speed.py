@@ -1,10 +1,10 @@
-"""How fast the simulator is: ``make bench`` (``python -m reproduce.perf.speed``).
+"""How fast the simulator is: ``make speed`` (``python -m reproduce.perf.speed``).
 
 One run times every version of one model, the synthetic giant-lock workload
 on the ideal machine (one thread per CPU alternating exponential user and
 kernel phases; the kernel phase holds the one lock, granted in FIFO order):
 
-* ``ours``: the simulator, :func:`reproduce.model.scenario.simulate`, from the
+* ``ours``: the simulator, :func:`reproduce.bench.run.simulate`, from the
   Python sources (the default);
 * ``ours, compiled``: the same on the mypyc build (``make fast``), if it can
   be built, in a child process of its own (the build replaces the modules
@@ -54,7 +54,8 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from ..params import DATA
-from ..model.scenario import Scenario, simulate
+from ..bench.run import simulate
+from ..bench.scenario import Scenario
 
 OUT = DATA / "results" / "speed.csv"
 CPU_COUNTS = (2, 8, 32)

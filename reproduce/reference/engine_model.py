@@ -1,7 +1,7 @@
 """The synthetic giant-lock workload written directly on our event engine.
 
 The third version of the model that :mod:`reproduce.perf.speed` times,
-beside the full simulator (:func:`reproduce.model.scenario.simulate`) and
+beside the full simulator (:func:`reproduce.bench.run.simulate`) and
 SimPy (:mod:`reproduce.reference.simpy_model`): the same CPUs, phases, lock and
 accounting as the SimPy version, but as plain callbacks on
 :class:`reproduce.machine.engine.Engine`, with none of the kernel model
@@ -13,7 +13,7 @@ model against SimPy's engine plus a minimal model.
 One CPU's cycle: a user phase, then a request for the lock (FIFO, as
 ``simpy.Resource`` and a ticket lock grant it); granted at once, or when the
 holder releases it; then a kernel phase holding it.  Phase lengths come from
-:func:`reproduce.model.workload.synthetic_loop` on the per-CPU streams the
+:func:`reproduce.bench.workload.synthetic_loop` on the per-CPU streams the
 simulator gives its synthetic threads, so all three versions see the same
 phases and, on the ideal machine, count the same cycles.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from ..machine.engine import Engine
 from .simpy_model import KERNEL, SPIN, USER, Accounts, synthetic_streams
-from ..model.workload import synthetic_loop
+from ..bench.workload import synthetic_loop
 
 
 def run(cpus: int = 2, user_mean: float = 6400.0, kernel_mean: float = 3600.0,

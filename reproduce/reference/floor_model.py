@@ -10,7 +10,7 @@ CPU's mode: the end of a user phase (ask for the lock) or the end of a
 kernel phase (release it).  A spinning CPU has none; the release hands it
 the lock in FIFO order, as SimPy's ``Resource`` and a ticket lock do.
 
-The phases are the numbers :func:`reproduce.model.workload.synthetic_loop`
+The phases are the numbers :func:`reproduce.bench.workload.synthetic_loop`
 gives, on the same per-CPU streams, drawn the same way (blocks of
 standard exponentials, scaled and truncated) but into two plain lists per
 CPU before the loop starts; so with the same seed this model counts the

@@ -7,7 +7,7 @@ resources and queues.  One :class:`salabim.Component` per CPU alternates a
 user phase and a kernel phase; the kernel phase holds one
 :class:`salabim.Resource` of capacity 1 (the giant lock), requested in FIFO
 order as SimPy's ``Resource`` and a ticket lock grant it.  Phase lengths come
-from :func:`reproduce.model.workload.synthetic_loop` on the per-CPU streams
+from :func:`reproduce.bench.workload.synthetic_loop` on the per-CPU streams
 the simulator gives its synthetic threads, and the accounting is the SimPy
 model's (user, kernel, spin, each interval closed at a switch and the open
 one at the horizon), so with the same seed the two count the same cycles
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.workload import synthetic_loop
+from ..bench.workload import synthetic_loop
 from .simpy_model import KERNEL, SPIN, USER, Accounts, synthetic_streams
 
 

@@ -8,9 +8,9 @@ The model: *cpus* SimPy processes, one per CPU, each alternating a user
 phase and a kernel phase.  The kernel phase holds one ``simpy.Resource`` of
 capacity 1 (the giant lock); a CPU whose request is not granted at once
 spins until it is.  Phase lengths come from
-:func:`reproduce.model.workload.synthetic_loop` itself, the generator our
+:func:`reproduce.bench.workload.synthetic_loop` itself, the generator our
 simulator's synthetic threads run, fed the same per-CPU random streams that
-:func:`reproduce.model.scenario.simulate` gives those threads: with the same
+:func:`reproduce.bench.run.simulate` gives those threads: with the same
 seed both models see the same phase lengths, and both pay the same for
 drawing them (in blocks), so a timing compares the simulators.
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model.workload import synthetic_loop
+from ..bench.workload import synthetic_loop
 
 USER, KERNEL, SPIN = 0, 1, 2
 

@@ -45,7 +45,7 @@ OWNER_COLORS = {"kernel": "#bdbdbd", "code": "#9ecae1", "container": "#a1d99b",
 
 # ------------------------------------------------------------------- data
 def _machine(ncpus: int, mp: bool) -> tuple[MemoryManager, list[CPU]]:
-    from ..model.memory_workload import boot
+    from ..bench.memory_workload import boot
     return boot(ncpus, mp, 32 * MiB)
 
 

@@ -130,7 +130,7 @@ def chrome_trace(recording: dict[str, Any], clock_hz: float | None = None) -> di
                           "locks": list(rec["locks"])}}
 
 
-def dumps(doc: dict[str, Any]) -> str:
+def trace_json(doc: dict[str, Any]) -> str:
     """The trace as JSON text: keys sorted, one event per line."""
     events = ",\n".join(json.dumps(e, sort_keys=True) for e in doc["traceEvents"])
     rest = {k: v for k, v in doc.items() if k != "traceEvents"}
@@ -143,7 +143,7 @@ def write_chrome_trace(recording: dict[str, Any], path: str | Path,
     """Write *recording* as a Chrome trace-event JSON file at *path*;
     returns the path."""
     path = Path(path)
-    path.write_text(dumps(chrome_trace(recording, clock_hz)))
+    path.write_text(trace_json(chrome_trace(recording, clock_hz)))
     return path
 
 

@@ -33,7 +33,7 @@ def syscall_trace(cpus: int = 2, calls: int = 2, kcycles: int = 3000,
     CPU *i*'s thread starts *i* x *offset* cycles later, so the second CPU
     meets the lock held and spins.  Timer ticks are off so that only the
     calls appear.  Columns: cycle, cpu, step, detail, cycles (charged)."""
-    from ..model.calibration import calibration
+    from ..bench.calibration import calibration
     costs = load("pentium2").replace(mp_entry_overhead=calibration()["mp_entry_overhead"])
     sched = load("workload").replace(timer_hz=0)
     mem = PhysicalMemory(costs["memory_bytes"])

@@ -4,7 +4,7 @@ Finer locks, a separate interrupt lock, subsystem locks, master-slave and
 the application-kernel approach as lock strategies of the MP kernel
 (:mod:`reproduce.kernel.locking`), 1 to 32 CPUs, test-and-set against ticket
 spinlocks, and the simulator against theory.  Each is a ``Scenario(lock=NAME)``
-run through :func:`~reproduce.harness.sweep.sweep`.
+run through :func:`~reproduce.bench.sweep.sweep`.
 """
 from __future__ import annotations
 
@@ -16,12 +16,10 @@ import pandas as pd
 from ..errors import ConfigError
 from ..kernel.locking import POLICIES as _POLICIES
 from ..kernel.spinlock import LOCK_KINDS
-from ..model.scenario import MAX_CPUS
-from ..model.scenario import Scenario
+from ..bench.scenario import MAX_CPUS, Scenario
 from ..reference import theory
+from ..bench import runs as _runs
 from .paper import SEEDS, _seeds
-from . import runs as _runs
-from .registry import register
 
 
 DESIGNS: tuple[str, ...] = tuple(_POLICIES)
@@ -227,7 +225,7 @@ def s3_kernel_profile(seeds: int = 2, cpus: int = 2, lock: str = "subsystem",
     ss = _seeds(seeds)
     if lock not in _POLICIES:
         raise ConfigError(f"lock={lock!r}: valid are {', '.join(_POLICIES)}")
-    from ..model.scenario import simulate
+    from ..bench.run import simulate
     rows = []
     runs = [("UP", Scenario(cpus=1, kernel="up", seed=s, calibrated=calibrated)) for s in ss] + \
         [(f"MP {lock}", Scenario(cpus=cpus, lock=lock, seed=s, calibrated=calibrated))
@@ -555,14 +553,3 @@ def l3_transfers_vs_waiters(waiters: tuple = (0, 1, 2, 4, 8, 16, 32, 63),
                          "transfers": tot / d, "bus_transactions": bus / d,
                          "handoff_transactions": path / d, "handoff_cycles": cyc / d})
     return pd.DataFrame(rows)
-
-
-register("S1", "Beyond the paper: speedup vs CPUs (1-32) for every lock design", s1_scaling)
-register("S2", "Beyond the paper: speedup vs kernel fraction at fixed CPUs", s2_kernel_fraction)
-register("S3", "Beyond the paper: where kernel time goes (profile for subsystem locks)", s3_kernel_profile)
-register("S4", "Simulator vs theory: lock bound (constant) and M/M/1//N (exponential)", s4_theory)
-register("S5", "Master-slave and application kernel vs the giant lock (the paper's claim)", s5_forwarding_vs_giant)
-register("S6", "Test-and-set vs ticket spinlocks for every lock design", s6_spinlock_kind)
-register("L1", "Giant lock vs analytic lock models: M/M/1//N (free hand-off), Boyd-Wickizer et al. (ticket)", l1_lock_validation)
-register("L2", "Speedup vs CPUs (1-64) for every design x spinlock algorithm on both machine classes", l2_lock_scaling)
-register("L3", "Line transfers per acquisition and hand-off latency vs waiters, per algorithm", l3_transfers_vs_waiters)

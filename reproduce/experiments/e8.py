@@ -4,17 +4,17 @@ Each candidate cause is a mechanism of the machine or kernel with a switch
 (see ``docs/why-1.2.md`` for the physical story and the hardware facts).
 E8 runs every cause alone and every compatible pair.  A variant has at most
 one free parameter, fitted to ONE paper number, the SMP speedup; the two
-calibrations of :mod:`~reproduce.harness.calibrate` (UP kernel share 36%,
+calibrations of :mod:`~reproduce.bench.calibrate` (UP kernel share 36%,
 MP-on-UP slowdown 2%) are redone for the variant at every trial value.
 Every other paper observation is then a prediction: Table 1's SMP user,
 kernel and spin columns, the affinity, priority and time-slice gains.
 
 The fit is cheap by design (the whole E8 is a few minutes on two cores):
 the UP calibration steps on the odds of the kernel share
-(:func:`~reproduce.harness.calibrate.odds_step`), the MP overhead on its
-known slope (:func:`~reproduce.harness.calibrate.overhead_step`), and the
+(:func:`~reproduce.bench.calibrate.share_step`), the MP overhead on its
+known slope (:func:`~reproduce.bench.calibrate.overhead_step`), and the
 free parameter by regula falsi inside its bracket, a few steps.  Every run
-goes through :func:`~reproduce.harness.sweep.sweep` and its result cache, so
+goes through :func:`~reproduce.bench.sweep.sweep` and its result cache, so
 a rerun costs nothing.  Paper numbers come from ``data/paper/`` only.
 """
 from __future__ import annotations
@@ -27,18 +27,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..bench import calibrate as C
+from ..bench.scenario import Scenario, build_params
+from ..bench.snapshot import pinned
+from ..bench.sweep import mp_context, sweep
 from ..errors import ConfigError
 from ..files import atomic_write_text
 from ..machine.fsb import line_cycles, max_misses
-from ..model.scenario import Scenario, build_params
 from ..params import DATA, INTEGER_KEYS
 from ..version import model_version
-from . import calibrate as C
 from .observables import kernel_work_ratio, paper_kernel_work_ratio, user_split
 from .paper import paper_claims, paper_table1
-from .registry import register
-from .snapshot import pinned
-from .sweep import _mp_context, sweep
 
 SEEDS = 5
 # Cycles between the idle loop's looks under 'idle_poll' (its free parameter
@@ -441,7 +440,7 @@ def e8_why(seeds: int = SEEDS, steps: int = 3, workers: int = 2, only: str = "",
         if workers == 1 or len(jobs) < 2:
             results += [_run(j) for j in jobs]
         else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as ex:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context()) as ex:
                 results += list(ex.map(_run, jobs))
     hyp = pd.DataFrame([row for r in results for row in hypothesis_rows(r)])
     score = hyp[hyp["status"] == "predicted"].groupby("hypothesis", sort=False)["matched"].sum()
@@ -456,6 +455,3 @@ def e8_why(seeds: int = SEEDS, steps: int = 3, workers: int = 2, only: str = "",
         # the model changed (:func:`stale`).
         atomic_write_text(STAMP, model_version() + "\n")
     return {"hypotheses": hyp, "discriminating": disc}
-
-
-register("E8", "Why 1.2: each cause and pair fitted to the speedup, the rest predicted", e8_why)

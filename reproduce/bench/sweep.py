@@ -4,7 +4,7 @@ Every notebook and experiment runs its simulations through :func:`sweep`.
 Each row holds the scenario's fields and :func:`summarize` of its result.
 
 :func:`sweep` looks every scenario up in the result cache
-(:mod:`reproduce.harness.cache`) first and simulates only the ones missing,
+(:mod:`reproduce.bench.cache`) first and simulates only the ones missing,
 each once (a scenario listed twice is run once), storing each row as soon as
 it is finished: an interrupted sweep resumes where it stopped.  The missing
 scenarios run
@@ -20,7 +20,7 @@ cpus=[2, 8], seed=range(5)))``.
 Every row is computed from one snapshot of the model version and parameter
 tables, taken when the sweep starts (or pinned by the experiment it belongs
 to) and checked by each run wherever it runs
-(:mod:`reproduce.harness.snapshot`): a table edited while the sweep runs
+(:mod:`reproduce.bench.snapshot`): a table edited while the sweep runs
 gives the rows of the tables as they were, or an error naming the file,
 never a mix; the cache stores each row with the tables' digest.
 
@@ -49,7 +49,9 @@ if TYPE_CHECKING:                  # pandas and tqdm are imported in sweep():
 from ..errors import ConfigError
 from . import snapshot as _snapshot
 from .cache import ResultCache
-from ..model.scenario import Result, Scenario, simulate
+from .result import Result
+from .run import simulate
+from .scenario import Scenario
 
 # Below this many scenarios to compute, a process pool costs more than it saves.
 MIN_PARALLEL = 4
@@ -76,7 +78,7 @@ def grid(base: Scenario | None = None, **axes: Any) -> list[Scenario]:
 
     Raises :class:`~reproduce.errors.ConfigError` naming the field and the
     value for an unknown field, an empty axis, a value the Scenario rejects
-    (see :func:`~reproduce.model.scenario.check`) or an unknown or
+    (see :func:`~reproduce.bench.scenario.check`) or an unknown or
     out-of-range override parameter; nothing is simulated.
     """
     if base is None:
@@ -174,7 +176,7 @@ def run_one(s: Scenario) -> dict[str, Any]:
     return {**scenario_row(s), **summarize(simulate(s))}
 
 
-def _normalize(row: dict[str, Any]) -> dict[str, Any]:
+def normalize_row(row: dict[str, Any]) -> dict[str, Any]:
     """The row as the cache gives it back (JSON): plain ints, floats, bools,
     strings; numpy scalars become Python ones."""
     return json.loads(json.dumps(row, allow_nan=True, default=_json_default))
@@ -234,7 +236,7 @@ def check_row(scenario: dict[str, Any], row: dict[str, Any]) -> str | None:
 def compute_row(s: Scenario) -> dict[str, Any]:
     """What a worker runs: :func:`run_one`, normalized (module-level, so
     process pools and Dask can pickle it by name)."""
-    return _normalize(run_one(s))
+    return normalize_row(run_one(s))
 
 
 Runner = Callable[[Scenario], dict[str, Any]]
@@ -303,7 +305,7 @@ def sweep(scenarios: Iterable[Scenario], *, progress: bool = False,
         if todo:
             if any(s.calibrated for _, s in todo):
                 # A stale fit is an error here, before any worker starts.
-                from ..model.calibration import calibration
+                from .calibration import calibration
                 calibration()
             _snapshot.verify(snap)    # a pinned snapshot may be older than the files
 
@@ -392,8 +394,9 @@ def _resolve_cache(cache: Any, default_ok: bool = True) -> ResultCache | None:
                       f"(no cache), a directory or a ResultCache")
 
 
-def _mp_context():
-    """Fork where there is fork (Linux: workers start at once and share the
+def mp_context() -> multiprocessing.context.BaseContext:
+    """The start method of every process pool (the sweep's, E8's): fork
+    where there is fork (Linux: workers start at once and share the
     parent's imports), else spawn."""
     methods = multiprocessing.get_all_start_methods()
     if sys.platform.startswith("linux") and "fork" in methods:
@@ -438,7 +441,7 @@ def _worker_init(parent: int) -> None:
 def _run_pool(todo: list[tuple[str, Scenario]], nworkers: int, done,
               run: Runner = compute_row, snap: _snapshot.Snapshot | None = None) -> None:
     snap = snap or _snapshot.take()
-    ex = ProcessPoolExecutor(max_workers=nworkers, mp_context=_mp_context(),
+    ex = ProcessPoolExecutor(max_workers=nworkers, mp_context=mp_context(),
                              initializer=_worker_init, initargs=(os.getpid(),))
     ok = False
     try:
@@ -468,7 +471,9 @@ def _run_pool(todo: list[tuple[str, Scenario]], nworkers: int, done,
         ex.shutdown(wait=ok, cancel_futures=not ok)
 
 
-def _import_distributed(scheduler: Any):
+def import_distributed(scheduler: Any) -> Any:
+    """The ``distributed`` module, or a ConfigError naming *scheduler* and
+    the extra to install (the command line checks this before a sweep)."""
     try:
         import distributed
     except ImportError:
@@ -480,11 +485,11 @@ def _import_distributed(scheduler: Any):
 def _check_scheduler(scheduler: Any) -> None:
     """An address (str), a ``distributed.Client`` or a cluster object."""
     if isinstance(scheduler, str) and scheduler:
-        _import_distributed(scheduler)
+        import_distributed(scheduler)
         return
     if isinstance(scheduler, str) or isinstance(scheduler, (bool, int, float)) \
             or not (hasattr(scheduler, "scheduler_address") or
-                    isinstance(scheduler, _import_distributed(scheduler).Client)):
+                    isinstance(scheduler, import_distributed(scheduler).Client)):
         raise ConfigError(f"scheduler={scheduler!r}: must be a Dask scheduler address, "
                           f"a distributed.Client or a Dask cluster")
 
@@ -518,7 +523,7 @@ def run_batch(run: Runner, batch: list[Scenario],
 
 def _run_dask(todo: list[tuple[str, Scenario]], scheduler: Any, done,
               run: Runner = compute_row, snap: _snapshot.Snapshot | None = None) -> None:
-    distributed = _import_distributed(scheduler)
+    distributed = import_distributed(scheduler)
     snap = snap or _snapshot.take()
     own = not isinstance(scheduler, distributed.Client)
     # An address or a cluster: connect for this sweep only.

@@ -194,10 +194,13 @@ def run_scenario(ncpus: int, seed: int = 0, steps: int = 400, burst: int = 8,
             "pgtab_pages": len(c.pgtabs), "data_pages": len(c.pages)}
 
 
-def e6_memory(max_cpus: int = 4, seeds: Sequence[int] = (0,), **scenario) -> MemoryResult:
-    """E6: ``pages`` (:func:`page_table`) and ``faults`` (one row of
-    :func:`run_scenario` per CPU count 1..*max_cpus* and seed; keyword
-    arguments go to :func:`run_scenario`)."""
+def pages_and_faults(max_cpus: int = 4, seeds: Sequence[int] = (0,),
+                     **scenario) -> MemoryResult:
+    """Both tables of E6 (the experiment itself is
+    :func:`reproduce.experiments.paper.e6_memory`): ``pages``
+    (:func:`page_table`) and ``faults`` (one row of :func:`run_scenario` per
+    CPU count 1..*max_cpus* and seed; keyword arguments go to
+    :func:`run_scenario`)."""
     require(isinstance(max_cpus, int) and 1 <= max_cpus <= MAX_CPUS,
             f"max_cpus={max_cpus!r}: must be an integer from 1 to {MAX_CPUS}")
     seeds = [seeds] if isinstance(seeds, int) else list(seeds)

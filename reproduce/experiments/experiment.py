@@ -1,11 +1,10 @@
-"""The experiment registry: every evaluation by name.
+"""An experiment: a named evaluation, and the schema of its parameters.
 
 An :class:`Experiment` is a named function of a few parameters (seeds, CPUs,
 ...) that returns tidy DataFrames; ``reproduce experiments run NAME -p k=v``
-and the notebooks find it here.  The paper's evaluations register in
-:mod:`~reproduce.harness.paper`, the beyond-the-paper ones in
-:mod:`~reproduce.harness.beyond`; a new one is a function plus one
-:func:`register` call.
+and the notebooks find it by name in :data:`reproduce.experiments.registry.EXPERIMENTS`.
+Each parameter is converted and checked (:func:`convert_param`) before
+anything runs.
 """
 from __future__ import annotations
 
@@ -19,8 +18,9 @@ if TYPE_CHECKING:
 from ..errors import ConfigError
 from ..kernel.locking import POLICIES
 from ..kernel.spinlock import LOCK_KINDS
-from ..model.scenario import Scenario
+from ..bench.scenario import Scenario
 from ..schema import Spec, convert
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -46,7 +46,7 @@ class Experiment:
         # All the sweeps of one experiment compute with one snapshot of the
         # model and its tables: an edit while it runs is an error, never a
         # table of mixed rows.
-        from .snapshot import pinned
+        from ..bench.snapshot import pinned
         with pinned():
             return self.fn(**params)
 
@@ -71,7 +71,7 @@ def param_spec(key: str, default: Any) -> Spec:
     """The schema entry of experiment parameter *key* (default *default*):
     PARAM_SPECS, else the Scenario field, else the parameter table's entry;
     a tuple default makes it a list."""
-    from ..model.scenario import _table, field_spec
+    from ..bench.scenario import field_spec, read_table
     from .. import params as P
     items = isinstance(default, (tuple, list))
     sample = (default[0] if default else None) if items else default
@@ -80,8 +80,8 @@ def param_spec(key: str, default: Any) -> Spec:
         spec = field_spec(key)
     if spec is None:
         for t in ("pentium2", "workload"):
-            if key in _table(t):
-                spec = P.spec(key, _table(t)[key])
+            if key in read_table(t):
+                spec = P.spec(key, read_table(t)[key])
     if spec is None:
         kind = type(sample) if isinstance(sample, (bool, int, float, str)) else str
         spec = Spec(kind, *(P.DEFAULT_RANGE if kind in (int, float) else (None, None)))
@@ -93,15 +93,3 @@ def convert_param(name: str, key: str, default: Any, value: Any) -> Any:
     list parameter), or a ConfigError naming it before anything runs."""
     v = convert(f"{name} parameter {key}", param_spec(key, default), value)
     return tuple(v) if isinstance(default, (tuple, list)) else v
-
-
-
-EXPERIMENTS: dict[str, Experiment] = {}
-
-
-def register(name: str, title: str, fn: Callable[..., Any]) -> Experiment:
-    """Add *fn* to the registry under *name* (a name may be registered once)."""
-    if name in EXPERIMENTS and EXPERIMENTS[name].fn is not fn:
-        raise ConfigError(f"experiment {name!r} is registered twice")
-    e = EXPERIMENTS[name] = Experiment(name, title, fn)
-    return e

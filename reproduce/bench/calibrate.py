@@ -14,7 +14,7 @@ is a prediction.  Both functions are monotone in their parameter, so the fit
 is a bisection.  The fit is deterministic; its result is written to
 ``data/results/calibration.json`` under the model's source version, only
 when asked (``reproduce calibrate``, ``make reproduce``): a changed model
-makes :func:`~reproduce.model.calibration.calibration` raise until then.
+makes :func:`~reproduce.bench.calibration.calibration` raise until then.
 """
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..files import atomic_write_text
-from ..model.calibration import _CACHE, CALIBRATION, read_report
-from ..model.scenario import Scenario, simulate
+from .calibration import CALIBRATION, forget, read_report
+from .run import simulate
+from .scenario import Scenario
 from ..params import DATA
 from ..version import model_version
 
@@ -156,15 +157,15 @@ def refit(path: Path = CALIBRATION) -> dict[str, Any]:
     the document.  This is the only writer of ``calibration.json``."""
     doc = {"model_version": model_version(), **fit()}
     atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    _CACHE.clear()
+    forget()
     return doc
 
 
 def ensure(path: Path = CALIBRATION) -> tuple[dict[str, Any], bool]:
     """The fit for the current model version, refitting only if the one at
     *path* is stale or missing.  Returns ``(document, refitted)``.  Called
-    explicitly by the harness (``make reproduce``, ``reproduce calibrate``),
-    never by :func:`~reproduce.model.scenario.simulate`."""
+    explicitly by the notebook runner (``make reproduce``) and ``reproduce calibrate``,
+    never by :func:`~reproduce.bench.run.simulate`."""
     try:
         return read_report(path), False
     except ConfigError:

@@ -4,7 +4,7 @@ whenever it is read.
 A scenario's row is stored under the SHA-256 of its canonical key
 (:meth:`Scenario.key`), the model's source version
 (:func:`reproduce.version.model_version`) and the digest of the parameter
-tables it was computed from (:class:`reproduce.harness.snapshot.Snapshot`:
+tables it was computed from (:class:`reproduce.bench.snapshot.Snapshot`:
 the sweep's snapshot, which every run is checked against), so
 
 * a finished scenario is never simulated again (same key, same file);
@@ -94,7 +94,7 @@ class ResultCache:
     """Rows of finished scenarios in directory *root* (default:
     :func:`default_dir`), for model *version* (default: the current
     :func:`~reproduce.version.model_version`) and parameter *tables* (a
-    digest, :attr:`Snapshot.digest <reproduce.harness.snapshot.Snapshot.digest>`;
+    digest, :attr:`Snapshot.digest <reproduce.bench.snapshot.Snapshot.digest>`;
     default: the tables' values now; a sweep sets it to its snapshot's).
     *check* is called on every row read, with the scenario's fields and the
     row, and returns why the row is wrong or None."""

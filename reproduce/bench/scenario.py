@@ -1,35 +1,25 @@
-"""The public API: a scenario in, a result out.
+"""A scenario: everything that decides a run, checked when it is made.
 
-A :class:`Scenario` names everything that decides a run (the machine, the
-kernel build and lock strategy, the workload, parameter overrides, the seed);
-:func:`simulate` builds the machine and the kernel, runs the workload and
-returns a :class:`Result` with per-CPU mode fractions, cycles, lock
-statistics and memory counts.  Same scenario, same result, bit for bit.
+A :class:`Scenario` names the machine, the kernel build and lock strategy,
+the workload, parameter overrides and the seed.  This module checks it (each
+field against its schema entry, the combinations, and that the run is
+bounded: :func:`check_budget`) and builds the cost and workload tables it
+runs with (:func:`build_params`); it runs nothing.  :func:`reproduce.bench.run.simulate`
+runs a scenario and returns a :class:`reproduce.bench.result.Result`.  Same
+scenario, same result, bit for bit.
 """
 from __future__ import annotations
 
 import functools
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
-import numpy as np
-
-if TYPE_CHECKING:          # imported where used: a command line that runs no
-    import pandas as pd    # scenario should not pay for importing pandas
-
-from ..errors import ConfigError, InvariantError
+from ..errors import ConfigError
 from ..schema import Spec, convert
-from ..kernel.checks import check_accounting
-from ..kernel.forward import kernel_class
-from ..kernel.kernel import Kernel
-from ..kernel.locking import POLICIES, make_policy
+from ..kernel.locking import POLICIES
 from ..kernel.spinlock import LOCK_KINDS
-from ..machine.cpu import MODE_NAMES
-from ..machine.engine import Engine
-from ..machine.memory import PhysicalMemory
 from .. import params as P
-from . import workload as W
 
 KERNELS = ("up", "mp")
 WORKLOADS = ("paper", "synthetic")
@@ -59,6 +49,8 @@ MAX_EVENTS_PER_CPU_MS = MAX_EVENTS_PER_MS // 2
 # there); far above, the backlog of interrupts held off grows with every
 # cycle simulated, and such a run only measures the backlog.
 MAX_BACKGROUND_LOAD = 4.0
+# A paper run that has not finished after this many times its work is cut off.
+RUN_LIMIT = 40
 
 
 def _f(default: Any, spec: Spec | None, help: str, option: str | None = None) -> Any:
@@ -79,7 +71,7 @@ class Scenario:
     algorithm (``kernel.spinlock.LOCK_KINDS``).  ``overrides`` replaces
     entries of the cost and workload tables (see ``data/params``);
     ``calibrated`` applies the fitted values of
-    :mod:`reproduce.harness.calibrate` first (on the paper's machine only:
+    :mod:`reproduce.bench.calibrate` first (on the paper's machine only:
     they were fitted there).  Every field is checked when the scenario is
     made (:func:`check`): a Scenario that exists can run.
     """
@@ -215,7 +207,7 @@ SYNTHETIC_IGNORES = ("background",)
 def _check_overrides(items: list) -> tuple[tuple[str, Any], ...]:
     """The overrides, each converted to its parameter's kind and checked
     against its range, sorted by name."""
-    costs, work = _table("pentium2"), _table("workload")
+    costs, work = read_table("pentium2"), read_table("workload")
     out = {}
     for key, value in items:
         if not isinstance(key, str):
@@ -285,63 +277,10 @@ def _stamp(name: str) -> tuple[int, int] | None:
     return hit[0] if hit is not None else None
 
 
-@dataclass
-class Result:
-    """What a run measured.  ``cycles`` is the benchmark's completion time
-    (paper workload) or the horizon (synthetic), counted from the start of
-    measurement; ``modes`` is per CPU the cycles in user, kernel (holding a
-    lock / in the UP kernel), spin and idle, which add up to ``cycles``."""
-
-    scenario: Scenario
-    cycles: int
-    modes: list[list[int]]
-    lock: dict[str, Any]
-    locks: dict[str, dict[str, Any]]
-    by_entry: pd.DataFrame
-    counters: dict[str, int]
-    memory: dict[str, int]
-    kernel_profile: dict[str, int]
-    events: int
-    completed: bool
-    calls: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def fractions(self) -> pd.DataFrame:
-        """Per-CPU mode fractions of elapsed cycles (rows: CPUs)."""
-        import pandas as pd
-        df = pd.DataFrame(self.modes, columns=list(MODE_NAMES)) / max(1, self.cycles)
-        df.index.name = "cpu"
-        return df
-
-    def table1(self) -> dict[str, float]:
-        """The paper's Table 1 columns, averaged over CPUs: "user" is time
-        neither holding nor spinning for the lock (idle included)."""
-        f = self.fractions().mean()
-        return {"user": float(f["user"] + f["idle"]), "kernel": float(f["kernel"]),
-                "spin": float(f["spin"])}
-
-    def to_dict(self) -> dict[str, Any]:
-        fr = self.fractions()
-        return {
-            "scenario": self.scenario.to_dict(),
-            "cycles": self.cycles,
-            "completed": self.completed,
-            "cpus": [{"cpu": i, **{m: float(fr.loc[i, m]) for m in MODE_NAMES}}
-                     for i in range(len(self.modes))],
-            "lock": self.lock,
-            "locks": self.locks,
-            "counters": self.counters,
-            "memory": self.memory,
-            "kernel_profile": self.kernel_profile,
-            "calls": self.calls,
-            "events": self.events,
-        }
-
-
 _TABLES: dict[str, tuple[tuple[int, int], P.Params]] = {}
 
 
-def _table(name: str) -> P.Params:
+def read_table(name: str) -> P.Params:
     """``params.load(name)``, parsed once per process for as long as the
     file is unchanged (same modification time and size): a sweep simulates
     thousands of scenarios, and tables are read-only."""
@@ -360,8 +299,8 @@ def _table(name: str) -> P.Params:
 def _tables(s: Scenario, fitted: Mapping[str, Any]) -> tuple[P.Params, P.Params]:
     """The cost and workload tables: files, then *fitted*, then the ideal
     machine, then the scenario's overrides and fields."""
-    costs = _table(s.machine)
-    work = _table("workload")
+    costs = read_table(s.machine)
+    work = read_table("workload")
     ov = dict(fitted)
     if s.ideal:
         ov.update({k: 0 for k in IDEAL_ZERO})
@@ -511,130 +450,3 @@ def check_budget(s: Scenario, c: Mapping[str, Any], w: Mapping[str, Any]) -> Non
     if events > MAX_EVENTS:
         raise ConfigError(f"about {events:.3g} events to simulate, more than {MAX_EVENTS:.3g}: "
                           "a shorter horizon (or work_cycles), or longer phases")
-
-
-def simulate(s: Scenario) -> Result:
-    """Run scenario *s* and return what it measured."""
-    costs, w = build_params(s)
-    engine = Engine()
-    mem = PhysicalMemory(costs["memory_bytes"])
-    ss = np.random.SeedSequence(s.seed)
-    rng = np.random.default_rng(ss.spawn(1)[0])
-    policy = make_policy("none" if s.kernel == "up" else s.lock, s.spinlock, s.cpus) \
-        if s.kernel == "mp" else _none_policy(s)
-    mm = _memory_manager(mem, s)
-    k = kernel_class(policy)(engine, mem, s.cpus, s.kernel, policy, costs, w, rng, mm=mm,
-                             debug=s.debug, switches={"readyq_bounce": s.readyq_bounce,
-                         "kernel_data_bounce": s.kernel_data_bounce})
-    k.boot()
-    if s.workload == "paper":
-        return _run_paper(s, k, w, ss)
-    return _run_synthetic(s, k, ss)
-
-
-def _none_policy(s: Scenario):
-    from ..kernel.locking import LockPolicy
-    return LockPolicy(s.spinlock, s.cpus)
-
-
-def _memory_manager(mem: PhysicalMemory, s: Scenario):
-    try:
-        from ..kernel.vm import MemoryManager
-    except ImportError:          # pragma: no cover - during bring-up only
-        return None
-    return MemoryManager(mem, s.cpus, s.kernel == "mp")
-
-
-WARMUP_TICKS = 3
-# A paper run that has not finished after this many times its work is cut off.
-RUN_LIMIT = 40
-
-
-def _run_paper(s: Scenario, k: Kernel, w, ss) -> Result:
-    engine = k.engine
-    if s.background:
-        W.start_system(k, w, ss.spawn(1)[0], with_containers=k.mm is not None)
-        if k.tick_period:
-            ratio = w["irq_cycles_ratio"]
-            if w["undeferrable_share"] >= 0:
-                ratio = W.irq_ratio_for_share(w, w["undeferrable_share"])
-            k.start_devices(w["irq_hz"] / k.c["clock_hz"],
-                            w["bg_kernel_cycles"] * ratio, w["irq_routing"],
-                            np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(11,))),
-                            burst=w["irq_burst"], gap=int(w["irq_burst_gap"]),
-                            alternate=bool(w["irq_burst_alternate"]))
-    k.start()
-    t0 = WARMUP_TICKS * k.tick_period if k.tick_period else 0
-    engine.run(until=t0)
-    snap = k.modes(t0)
-    k.reset_stats()
-    bench = []
-    for i in range(processes(s, w)):
-        prog = W.benchmark_loop(int(w["work_cycles"]), int(w["iteration_cycles"]),
-                                int(w["call_every"]), int(w["call_cycles"]))
-        container = k.mm.container_create() if k.mm is not None else None
-        # placement "same": created on CPU 0 (where the shell that starts
-        # them runs); matters only under affinity, which keeps them there.
-        home = 0 if w["placement"] == "same" and k.affinity else None
-        bench.append(k.create_process(f"bench{i}", "benchmark", prog, int(w["priority"]),
-                                   container=container, cpu=home))
-    if s.background and w["bg_fixed_share"]:
-        W.start_fixed_work(k, w, np.random.SeedSequence(s.seed, spawn_key=(13,)),
-                           up_run_estimate(s, k.c, w), with_containers=k.mm is not None)
-    k.wait_for(bench)
-    k.admit()
-    limit = t0 + run_cycles(s, w)
-    engine.run(until=limit)
-    end = k.done_at if k.done_at is not None else engine.now
-    return _result(s, k, snap, t0, end, completed=k.done_at is not None)
-
-
-def _run_synthetic(s: Scenario, k: Kernel, ss) -> Result:
-    seeds = ss.spawn(s.cpus + 1)
-    for i in range(s.cpus):
-        prog = W.synthetic_loop(np.random.default_rng(seeds[i]), s.user_mean, s.kernel_mean,
-                                s.distribution)
-        k.create_process(f"synthetic{i}", "benchmark", prog, cpu=i)
-    k.start()
-    k.engine.run(until=s.horizon)
-    snap = [[0, 0, 0, 0] for _ in k.cores]
-    return _result(s, k, snap, 0, s.horizon, completed=True)
-
-
-def _result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: bool) -> Result:
-    import pandas as pd
-    if s.debug:
-        check_accounting(k)
-    modes = [[a - b for a, b in zip(now, sn)] for now, sn in zip(k.modes(end), snap)]
-    elapsed = end - t0
-    if s.debug:
-        for i, m in enumerate(modes):
-            if sum(m) != elapsed:
-                raise InvariantError(f"CPU {i}: modes {m} do not add up to {elapsed}")
-    st = k.stats(t0, end)
-    locks = st["locks"]
-    extra = {"lock_by_cpu": pd.DataFrame(st["by_cpu"]), "warmup": st["warmup"]}
-    counters = st["counters"]
-    calls = sum(lock["acquisitions"] for lock in locks.values()) if locks \
-        else counters["entries"]
-    return Result(s, elapsed, modes, _total_lockstat(locks), locks, pd.DataFrame(st["by_entry"]),
-                  counters, st["memory"], st["kernel_profile"], st["events"], completed, calls,
-                  extra)
-
-
-def _total_lockstat(locks: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """lock_stat summed over all locks (for one-lock strategies: the lock)."""
-    out: dict[str, Any] = {}
-    for st in locks.values():
-        for key, v in st.items():
-            if key.endswith("_min"):
-                out[key] = min(out.get(key, v), v) if v else out.get(key, 0)
-            elif key.endswith("_max"):
-                out[key] = max(out.get(key, 0), v)
-            elif not key.endswith("_avg"):
-                out[key] = out.get(key, 0) + v
-    out["waittime_avg"] = out["waittime_total"] / out["contentions"] if out.get("contentions") else 0.0
-    out["holdtime_avg"] = out["holdtime_total"] / out["acquisitions"] if out.get("acquisitions") else 0.0
-    if not locks:
-        out = {k: 0 for k in ("acquisitions", "contentions", "waittime_total", "holdtime_total")}
-    return out

@@ -1,7 +1,7 @@
 """The fitted calibration, read-only.
 
 Two model parameters are fitted to the paper (see
-:mod:`reproduce.harness.calibrate`, which does the fit and writes
+:mod:`reproduce.bench.calibrate`, which does the fit and writes
 ``data/results/calibration.json``).  A simulation only *reads* the fit: it
 never runs one and never writes a file.  The fit is valid only for the model
 version it was made with (a hash of the model's code and parameter values,
@@ -65,6 +65,12 @@ def calibration_report() -> dict[str, Any]:
     if doc is None:
         doc = _CACHE[version] = read_report()
     return doc
+
+
+def forget() -> None:
+    """Drop the documents read so far: the next :func:`calibration_report`
+    reads the file again (the fit calls this after writing it)."""
+    _CACHE.clear()
 
 
 def calibration() -> dict[str, int]:

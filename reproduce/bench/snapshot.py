@@ -1,7 +1,7 @@
 """What a sweep computes with: one snapshot of the model version and of the
 parameter tables, taken when the sweep starts and checked by every run.
 
-A simulation reads its tables through :func:`reproduce.model.scenario._table`,
+A simulation reads its tables through :func:`reproduce.bench.scenario.read_table`,
 which re-reads a file whenever its modification time or size changes, in
 whichever process runs the scenario.  The result cache, on the other hand,
 keys a row by the model version the *calling* process computed when it
@@ -9,7 +9,7 @@ first asked.  Without a check, a table edited while a sweep runs (even for a
 second) gives rows computed from the edited values that are stored under
 the old version, and are served from then on.
 
-So a sweep (:func:`reproduce.harness.sweep.sweep`) takes a
+So a sweep (:func:`reproduce.bench.sweep.sweep`) takes a
 :class:`Snapshot` when it starts: the model version and, for each table of
 :data:`reproduce.params.TABLES`, the SHA-256 of its values as the model reads
 them.  Every run, in this process, a pool worker or a Dask worker, goes
@@ -48,7 +48,7 @@ from .. import version as _version
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    from ..model.scenario import Scenario
+    from .scenario import Scenario
 
 # Runs repeated because a table file was touched or edited and put back
 # while they ran; beyond this the file keeps changing and the run fails.
@@ -92,8 +92,8 @@ def tables_digest(load: Callable[[str], Mapping[str, Any]] = P.load) -> str:
 
 def _table(name: str) -> P.Params:
     """The table as a simulation in this process reads it."""
-    from ..model.scenario import _table as table
-    return table(name)
+    from .scenario import read_table
+    return read_table(name)
 
 
 # Each table object's digest, computed once: a file that is unchanged gives

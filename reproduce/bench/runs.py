@@ -2,7 +2,7 @@
 
 An experiment names each scenario it needs by a key of its own (a seed, a
 variant, a design and a CPU count...), runs them all in one
-:func:`~reproduce.harness.sweep.sweep`, and gets each key's row back by
+:func:`~reproduce.bench.sweep.sweep`, and gets each key's row back by
 *joining on the scenario columns* of the sweep's table: the row for a key is
 the one whose scenario fields equal that scenario's.  Nothing depends on the
 order of rows, and a row that answers another scenario cannot be taken for
@@ -16,8 +16,8 @@ from typing import Any, Hashable, Mapping, TypeVar
 import pandas as pd
 
 from ..errors import InvariantError
-from ..model.scenario import Scenario
-from .sweep import _normalize, scenario_row, sweep
+from .scenario import Scenario
+from .sweep import normalize_row, scenario_row, sweep
 
 K = TypeVar("K", bound=Hashable)
 
@@ -25,7 +25,7 @@ K = TypeVar("K", bound=Hashable)
 def scenario_key(fields: Mapping[str, Any]) -> str:
     """Canonical text of a row's scenario columns (JSON-normalized, so a
     row read back from the cache matches a freshly computed one)."""
-    return json.dumps(_normalize(dict(fields)), sort_keys=True)
+    return json.dumps(normalize_row(dict(fields)), sort_keys=True)
 
 
 def join(df: pd.DataFrame, keyed: Mapping[K, Scenario]) -> dict[K, pd.Series]:

@@ -1,7 +1,7 @@
 """The paper's evaluations E1 to E7 of docs/design.md, and the paper-vs-model summary.
 
 Each experiment is a function of a few parameters (seeds, CPUs, ...) that
-runs its scenarios through :func:`~reproduce.harness.sweep.sweep` and returns
+runs its scenarios through :func:`~reproduce.bench.sweep.sweep` and returns
 tidy DataFrames.  Notebooks call these and plot; the command line runs them
 by name (``reproduce experiments run E2 -p seeds=5``).  Every number here is
 produced by the model; the paper's numbers are read from ``data/paper/`` and
@@ -17,10 +17,9 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..params import DATA
-from ..model.scenario import Scenario
-from . import runs
-from .registry import register
-from .snapshot import pinned
+from ..bench import runs
+from ..bench.scenario import Scenario
+from ..bench.snapshot import pinned
 from ..reference import theory
 
 SEEDS = 5
@@ -225,12 +224,12 @@ def e5_priority_timeslice(seeds: int = SEEDS, timeslices: tuple = (1, 2, 5, 10, 
 
 # --------------------------------------------------------------------- E6
 def e6_memory(max_cpus: int = 4, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Memory of containers (see :mod:`reproduce.model.memory_workload`): ``pages``
+    """Memory of containers (see :mod:`reproduce.bench.memory_workload`): ``pages``
     per container by case and CPUs running it, ``faults`` of the scripted
     multithreaded workload (spurious PDE faults, stale-TLB faults, IPIs
     avoided), and ``summary`` with the two numbers the paper states."""
-    from ..model import memory_workload as memory
-    r = memory.e6_memory(max_cpus=max_cpus, seeds=(seed,))
+    from ..bench import memory_workload as memory
+    r = memory.pages_and_faults(max_cpus=max_cpus, seeds=(seed,))
     pages = r.pages
     st = pages[(pages["kernel"] == "mp") & pages["case"].str.startswith("single-threaded (")]
     mt = pages[(pages["kernel"] == "mp") & pages["case"].str.startswith("multithreaded")]
@@ -271,16 +270,6 @@ def e7_call_interval(seeds: int = 3, intervals: tuple = (0, 1000, 300, 100, 30, 
                          "lock_bound": theory.lock_bound(k_up, 2)})
     return pd.DataFrame(rows)
 
-
-
-register("E1", "Lock profile, UP and SMP (Table 1)", e1_lock_profile)
-register("E2", "SMP speedup and the Amdahl bound; each mechanism's share", e2_speedup)
-register("E2S", "Sensitivity of the SMP prediction to spinner slow-down and tick alignment", e2_sensitivity)
-register("E3", "MP kernel on one CPU vs the UP kernel", e3_mp_on_up)
-register("E4", "CPU affinity on and off", e4_affinity)
-register("E5", "Benchmark priority and time-slice length", e5_priority_timeslice)
-register("E6", "Memory of single- and multithreaded containers", e6_memory)
-register("E7", "Speedup as the kernel-call interval varies", e7_call_interval)
 
 
 # ----------------------------------------------------------------- summary
@@ -341,7 +330,7 @@ def summary_table(seeds: int = SEEDS) -> pd.DataFrame:
         if note:
             status = "by construction"
         elif status.startswith("calibrated"):
-            note, status = "fitted to this number (reproduce/harness/calibrate.py)", "calibrated"
+            note, status = "fitted to this number (reproduce/bench/calibrate.py)", "calibrated"
         assert status in STATUSES or status.startswith("fitted"), status
         rows.append({"quantity": quantity, "unit": unit,
                      "paper": paper_range(paper_lo, paper_hi, unit), **st,
@@ -386,21 +375,3 @@ def summary_table(seeds: int = SEEDS) -> pd.DataFrame:
             if key in s.index:
                 add(qty, c.loc[key, "lo"], c.loc[key, "hi"], [s[key]], "predicted", "pages")
     return pd.DataFrame(rows)
-
-
-
-
-def headline(summary: pd.DataFrame) -> str:
-    """The one-line verdict printed before the summary: how many genuine
-    predictions (``predicted`` rows) fall in the paper's range, and which
-    miss.  Calibrated and by-construction rows are not counted."""
-    pred = summary[summary["status"] == "predicted"]
-    hit = pred[pred["verdict"] == "match"]
-    miss = pred[pred["verdict"] != "match"]
-    line = (f"{len(hit)} of {len(pred)} genuine predictions match the paper "
-            f"({(summary['status'] != 'predicted').sum()} more rows are calibrated or true by "
-            f"construction)")
-    if len(miss):
-        line += "; missed: " + "; ".join(miss["quantity"]) + \
-            " (why: notebooks/10-why-1.2.ipynb)"
-    return line
