@@ -5,6 +5,7 @@ values, checked by the same code; an option not given is not passed."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from dataclasses import fields
 from typing import Any
 
@@ -60,7 +61,26 @@ def add_parser(sub) -> None:
                    metavar="KEY=VALUE", help="override a cost or workload parameter "
                    "(repeatable; see data/params/*.toml), e.g. -p timer_hz=1000")
     s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--trace", metavar="FILE.json", default=None,
+                   help="write a window of the run (--trace-window) as a Chrome trace-event "
+                   "file for Perfetto or chrome://tracing: one track per CPU, the lock as a "
+                   "counter, arrows for lock hand-offs and IPIs (docs/timeline.md)")
+    s.add_argument("--trace-window", metavar="FROM:TO", default="0:30",
+                   help="the window traced, in ms of simulated time from the start of "
+                   "measurement (default 0:30, three 10 ms ticks)")
     s.set_defaults(func=cmd_simulate)
+
+
+def trace_window(text: str, hz: int) -> tuple[int, int]:
+    """``FROM:TO`` in ms as cycles at *hz*; a clear error otherwise."""
+    try:
+        a, b = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise Usage(f"argument --trace-window: {text!r}: must be FROM:TO in ms, "
+                    "e.g. 0:30") from None
+    if not 0 <= a < b or b > 10_000:
+        raise Usage(f"argument --trace-window: {text!r}: need 0 <= FROM < TO <= 10000 ms")
+    return int(a * hz / 1000), int(b * hz / 1000)
 
 
 def field_value(f, text: Any, opt: str) -> Any:
@@ -125,8 +145,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     s = scenario_from_args(args)
     hz = int(build_params(s)[0]["clock_hz"])
-    r = simulate(s)
+    window = trace_window(args.trace_window, hz) if args.trace else None
+    if args.trace and not Path(args.trace).expanduser().resolve().parent.is_dir():
+        raise Usage(f"argument --trace: the folder of {args.trace!r} does not exist")
+    r = simulate(s, record=window)
     ms = 1000.0 * r.cycles / hz
+    if args.trace:
+        from ..report.trace import write_chrome_trace
+        write_chrome_trace(r.extra["recording"], Path(args.trace).expanduser(), hz)
     if args.json:
         d = r.to_dict()
         d["table1"] = r.table1()

@@ -21,6 +21,7 @@ from ..bench import runs
 from ..bench.scenario import Scenario
 from ..bench.snapshot import pinned
 from ..reference import theory
+from .observables import kernel_cycles, paper_kernel_work_ratio, user_split
 
 SEEDS = 5
 
@@ -133,7 +134,13 @@ def e2_speedup(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
                         "lock_bound": theory.lock_bound(k_up, 2) if k_up > 0 else 2.0,
                         "smp_user": float(smp["user"]),
                         "smp_kernel": float(smp["kernel"]),
-                        "smp_spin": float(smp["spin"])})
+                        "smp_spin": float(smp["spin"]),
+                        # Whole-run kernel cycles, both CPUs, over the UP run's.
+                        "kernel_work_ratio": float(kernel_cycles(smp["kernel"], smp["cycles"],
+                                                                 smp["cpus"])
+                                                   / kernel_cycles(k_up, up["cycles"], 1)),
+                        **{f"smp_user_{part.replace(' ', '_')}": float(v)
+                           for part, v in user_split(smp).items()}})
     return pd.DataFrame(out)
 
 
@@ -347,6 +354,16 @@ def summary_table(seeds: int = SEEDS) -> pd.DataFrame:
     c = claims
     add("SMP speedup over UP", c.loc["smp_speedup", "lo"], c.loc["smp_speedup", "hi"],
         base["speedup"], "predicted", "ratio")
+    lo, hi = paper_kernel_work_ratio(paper_table1(), c)
+    add("Kernel work SMP / UP (whole-run cycles)", lo, hi,
+        base["kernel_work_ratio"], "predicted", "ratio")
+    # The paper's 'user' column holds the benchmark's progress and more: a
+    # speedup S on 2 CPUs leaves S x (UP user) / 2 of each CPU to the benchmark.
+    t1 = paper_table1().set_index("kernel")
+    sp = c.loc["smp_speedup"]
+    add("SMP 'user': the benchmark's own share", sp["lo"] * t1.loc["UP", "user_lo"] / 200,
+        sp["hi"] * t1.loc["UP", "user_hi"] / 200, base["smp_user_benchmark"], "predicted",
+        "fraction", tol=0.005)
     add("Amdahl bound from the UP row", c.loc["amdahl_bound", "lo"], c.loc["amdahl_bound", "hi"],
         base["amdahl_bound"], "from calibrated", "ratio", tol=0.005)
     e3 = e3_mp_on_up(seeds)
