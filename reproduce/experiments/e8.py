@@ -154,6 +154,23 @@ def _setup(names: tuple[str, ...], hs: dict[str, Hypothesis]) -> tuple[dict, str
     return ov, free, owner
 
 
+def variant_scenario(row: Any, seed: int = 0, cpus: int = 2) -> Scenario:
+    """The scenario of one E8 variant as fitted: *row* is its row of
+    ``e8_hypotheses.csv`` (hypothesis, free_parameter, fitted_value and the
+    calibrated ``bg_kernel_cycles`` and ``mp_entry_overhead``); on *cpus*
+    CPUs (1: the UP kernel)."""
+    name = str(row["hypothesis"])
+    names = ("baseline",) if name == "baseline" else tuple(name.split(" + "))
+    ov, free, _ = _setup(names, hypotheses())
+    if free is not None and not pd.isna(row["fitted_value"]):
+        ov[free] = round(float(row["fitted_value"])) if free in INTEGER_KEYS \
+            else float(row["fitted_value"])
+    ov.update({"bg_kernel_cycles": int(row["bg_kernel_cycles"]),
+               "mp_entry_overhead": int(row["mp_entry_overhead"])})
+    kernel = "up" if cpus == 1 else "mp"
+    return Scenario(cpus=cpus, kernel=kernel, seed=seed, calibrated=False, overrides=ov)
+
+
 def _targets() -> dict[str, float]:
     c = paper_claims()
     t = C.paper_targets()

@@ -253,6 +253,32 @@ def e6_memory(max_cpus: int = 4, seed: int = 0) -> dict[str, pd.DataFrame]:
 
 
 # --------------------------------------------------------------------- E7
+def e6_cpulocal(seeds: int = SEEDS, progress: bool = False) -> pd.DataFrame:
+    """Section 3.2's choice: CPU-local data in the ``.cpulocal`` page (read
+    exactly as in the UP kernel) against a vector indexed by the CPU id
+    (three more instructions per access, the rejected alternative), both at
+    the committed calibration: per seed the MP kernel's slowdown on one CPU,
+    its kernel share on two, and the SMP speedup.  The accesses per entry
+    and per switch are assumed (``cpulocal_per_entry``, ``cpulocal_per_switch``
+    in data/params)."""
+    ss = _seeds(seeds)
+    keyed: dict[tuple, Scenario] = {("up", s): _up(s) for s in ss}
+    for how in ("page", "vector"):
+        ov = {"cpulocal": how}
+        keyed.update({(how, 1, s): _smp(s, cpus=1, overrides=ov) for s in ss})
+        keyed.update({(how, 2, s): _smp(s, overrides=ov) for s in ss})
+    res = runs.run(keyed, progress=progress, desc="E6 cpulocal")
+    rows = []
+    for how in ("page", "vector"):
+        for s in ss:
+            up, one, two = res[("up", s)], res[(how, 1, s)], res[(how, 2, s)]
+            rows.append({"cpulocal": how, "seed": s,
+                         "mp_on_up_slowdown": one["cycles"] / up["cycles"] - 1,
+                         "smp_kernel": float(two["kernel"]),
+                         "smp_speedup": up["cycles"] / two["cycles"]})
+    return pd.DataFrame(rows)
+
+
 def e7_call_interval(seeds: int = 3, intervals: tuple = (0, 1000, 300, 100, 30, 10, 3, 1),
                      progress: bool = False) -> pd.DataFrame:
     """Speedup as the benchmark's kernel-call interval k (iterations between
