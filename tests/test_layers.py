@@ -66,6 +66,15 @@ def type_only(tree: ast.AST) -> set[ast.AST]:
     return out
 
 
+def absolute(node: ast.ImportFrom, pkg: str) -> str:
+    """The module a ``from ... import`` in package *pkg* names, absolutely."""
+    if not node.level:
+        return node.module or ""
+    base = pkg.split(".")
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def imports_of(name: str, path: Path, runtime: bool = False) -> set[str]:
     """Modules of the package imported by *name* (absolute names); with
     *runtime*, without the imports made only for the type checker."""
@@ -79,12 +88,7 @@ def imports_of(name: str, path: Path, runtime: bool = False) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("reproduce")}
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = pkg.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
+            mod = absolute(node, pkg)
             if not mod.startswith("reproduce"):
                 continue
             found.add(mod)
@@ -180,12 +184,7 @@ def private_imports(name: str, path: Path) -> list[str]:
                 if a.name.startswith("reproduce") and a.asname:
                     bound[a.asname] = a.name
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = here.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
+            mod = absolute(node, here)
             if not mod.startswith("reproduce"):
                 continue
             for a in node.names:
