@@ -338,9 +338,9 @@ def paper_range(lo: float, hi: float, unit: str) -> str:
         lo, hi, unit = 100 * lo, 100 * hi, "%"
     suffix = " %" if unit == "%" else ""
     if lo == hi:
-        return f"{lo:g}{suffix}"
+        return f"{lo:.3g}{suffix}"
     sep = " to " if lo < 0 or hi < 0 else "-"
-    return f"{lo:g}{sep}{hi:g}{suffix}"
+    return f"{lo:.3g}{sep}{hi:.3g}{suffix}"
 
 
 @pinned()          # its experiments' sweeps compute with one snapshot of the tables

@@ -27,7 +27,7 @@ WHY_NOTEBOOK = "notebooks/10-why-1.2.ipynb"
 # notebook whose name carries that evaluation discusses its result.
 EVALUATION_OF = (
     (r"^Table 1", "E1"),
-    (r"speedup|Amdahl", "E2"),
+    (r"speedup|Amdahl|[Kk]ernel work|benchmark's own share", "E2"),
     (r"MP kernel on 1 CPU", "E3"),
     (r"[Aa]ffinity", "E4"),
     (r"priority|time-slice|timeslice", "E5"),
