@@ -45,6 +45,7 @@ from . import sched
 from .bus import Traffic
 from .checks import Watcher, watcher_for
 from .devices import Devices
+from .draws import Draws
 from .locking import LockPolicy
 from .lockstat import lock_report
 from .paths import (p_call, p_exit, p_fault, p_idle_poll, p_ipi, p_irq, p_sleep, p_spawn,
@@ -91,6 +92,8 @@ class Kernel:
         self.c = dict(costs)
         self.s = dict(sched)
         self.rng = rng
+        # The lock code's draws (bus order of waiters), as numpy would give them.
+        self.draws = Draws(rng)
         self.mm = mm
         self.debug = debug
         sw = {"readyq_bounce": True, "kernel_data_bounce": True}
@@ -472,7 +475,7 @@ class Kernel:
         now = self.engine.now
         traffic = self.traffic
         traffic.count_spinning(lock)
-        nxt, ops, idle = lock.release(core.id, self.rng, now)
+        nxt, ops, idle = lock.release(core.id, self.draws, now)
         lock.transactions += ops.transactions
         if nxt is None:
             return

@@ -213,7 +213,9 @@ class Spinlock:
         """The order in which simultaneous requests of *cpus* reach the bus
         (or the line's home): arbitration nothing in the code controls.
         A single request is returned as the list it came in (callers only
-        read the order), sparing a hand-off to one waiter a copy."""
+        read the order), sparing a hand-off to one waiter a copy.  *rng* is
+        a numpy Generator or the kernel's :class:`~.draws.Draws` of one,
+        which gives the same numbers without a numpy call per release."""
         if len(cpus) < 2:
             return cpus
         return [cpus[int(i)] for i in rng.permutation(len(cpus))]
