@@ -240,9 +240,9 @@ class Kernel:
         assert t is not None         # called only with a thread to run
         while True:
             act = self._next_action(t)
-            op = act[0]
+            op: int = act[0]
             if op == RUN:
-                cycles = act[1] + t.refill
+                cycles: int = act[1] + t.refill
                 t.refill = 0
                 if cycles <= 0:
                     continue
@@ -282,10 +282,8 @@ class Kernel:
         if act is not None:
             t.pending = None
             return act
-        try:
-            return next(t.program)
-        except StopIteration:
-            return (EXIT,)
+        act = next(t.program, None)
+        return (EXIT,) if act is None else act
 
     def _user_done(self, core: Core) -> None:
         t = core.thread
@@ -349,7 +347,7 @@ class Kernel:
         """Record the entry: what it is, its profile class, its path."""
         core.entry = entry
         core.subsys = subsys
-        core.key = self._keys[entry, subsys]
+        core.key = self._keys.key(entry, subsys)
         core.hold = (path, arg)
         core.section = SECTION_TRAP
         self.counters["entries"] += 1
@@ -503,7 +501,7 @@ class Kernel:
         part, pcpu, fn, arg, _ = core.next
         core.next = None
         core.subsys = part
-        core.key = self._keys[core.entry, part]
+        core.key = self._keys.key(core.entry, part)
         core.hold = (fn, arg)
         core.section = SECTION_PART
         self._acquire(core, part, pcpu)

@@ -158,6 +158,7 @@ class Spinlock:
         self.holder: int | None = None
         self.waiters: list[int] = []
         self.rows: dict[tuple[str, int], LockStat] = {}
+        self._cpu_rows: dict[int, dict[str, LockStat]] = {}   # rows by CPU, then entry
         self.spin_transfers = 0      # transfers of spinners stealing the line (tas)
         self.spin_since = 0          # cycle from which they are not yet counted
         self.idle_cycles = 0         # cycles the lock lay free with waiters (back-off)
@@ -222,10 +223,14 @@ class Spinlock:
 
     # -- statistics ---------------------------------------------------------
     def row(self, entry: str, cpu: int) -> LockStat:
-        """The row an acquisition by CPU *cpu* through *entry* counts in."""
-        s = self.rows.get((entry, cpu))
+        """The row an acquisition by CPU *cpu* through *entry* counts in
+        (found through ``_cpu_rows``, without building a tuple)."""
+        mine = self._cpu_rows.get(cpu)
+        if mine is None:
+            mine = self._cpu_rows[cpu] = {}
+        s = mine.get(entry)
         if s is None:
-            s = self.rows[(entry, cpu)] = LockStat()
+            s = mine[entry] = self.rows[(entry, cpu)] = LockStat()
         return s
 
     @property
@@ -259,6 +264,7 @@ class Spinlock:
     def reset_stats(self) -> None:
         """Start counting afresh: no rows, no transfers."""
         self.rows = {}
+        self._cpu_rows = {}
         for line in self.lines:
             line.bounces = 0
             line.accesses = 0

@@ -54,7 +54,8 @@ COMPILED = ("machine/engine.py", "machine/cpu.py", "machine/cacheline.py", "mach
             "machine/memory.py", "machine/mmu.py",
             "kernel/lockstat.py", "kernel/draws.py", "kernel/spinlock.py", "kernel/locking.py",
             "kernel/proc.py", "kernel/percpu.py", "kernel/sched.py", "kernel/paths.py", "kernel/bus.py",
-            "kernel/devices.py", "kernel/checks.py", "kernel/record.py", "kernel/kernel.py",
+            "kernel/devices.py", "kernel/checks.py", "kernel/record.py", "kernel/profile.py",
+            "kernel/kernel.py",
             "kernel/forward.py",
             "kernel/container.py", "kernel/vm.py", "bench/workload.py")
 
