@@ -282,8 +282,11 @@ class Kernel:
         if act is not None:
             t.pending = None
             return act
-        act = next(t.program, None)
-        return (EXIT,) if act is None else act
+        # A loop that returns at once: the compiled build resumes the
+        # generator directly, where next() is a builtin looked up by name.
+        for act in t.program:
+            return act
+        return (EXIT,)
 
     def _user_done(self, core: Core) -> None:
         t = core.thread
@@ -348,13 +351,14 @@ class Kernel:
         core.entry = entry
         core.subsys = subsys
         core.key = self._keys.key(entry, subsys)
-        core.hold = (path, arg)
+        core.path = path
+        core.arg = arg
         core.section = SECTION_TRAP
         self.counters["entries"] += 1
 
     def _acquire(self, core: Core, part: str, pcpu: int) -> None:
         """2. Take the lock of part *part* (touching per-CPU data of CPU
-        *pcpu*) of the path in ``core.hold``: run the algorithm's acquire
+        *pcpu*) of the path in ``core.path``: run the algorithm's acquire
         code on its cache lines; if that did not get the lock, spin until a
         release hands it over (``_release``)."""
         core.part = (part, pcpu)
@@ -422,9 +426,9 @@ class Kernel:
                     cycles += kcost
         watch = self.watch
         watch.entry(core, waited, kcost)
-        assert core.hold is not None  # set by the trap, _continue or a forwarding
-        path, arg = core.hold
-        pc = path(self, core, arg)
+        path = core.path
+        assert path is not None       # set by the trap or _continue
+        pc = path(self, core, core.arg)
         # Further parts under the same lock run in the same section.
         nxt = core.next
         while nxt is not None and not nxt[4] and \
@@ -502,7 +506,8 @@ class Kernel:
         core.next = None
         core.subsys = part
         core.key = self._keys.key(core.entry, part)
-        core.hold = (fn, arg)
+        core.path = fn
+        core.arg = arg
         core.section = SECTION_PART
         self._acquire(core, part, pcpu)
 
