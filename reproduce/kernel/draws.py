@@ -99,3 +99,21 @@ class Draws:
                 m = self._next32() * n
                 low = m & MASK32
         return m >> 32
+
+
+# The lock code is called with the kernel's Draws or (by experiments that
+# drive a lock directly) a numpy Generator; the compiled build calls Draws
+# directly.
+
+def permutation(rng: Any, n: int) -> list[int]:
+    """``rng.permutation(n)`` as a list of ints, for a Draws or a Generator."""
+    if isinstance(rng, Draws):
+        return rng.permutation(n)
+    return [int(i) for i in rng.permutation(n)]
+
+
+def integer_below(rng: Any, n: int) -> int:
+    """``int(rng.integers(n))``, for a Draws or a Generator."""
+    if isinstance(rng, Draws):
+        return rng.integers(n)
+    return int(rng.integers(n))

@@ -77,6 +77,7 @@ from typing import Any, Final
 
 from ..errors import ConfigError, InvariantError
 from ..machine.cacheline import HIT, TRANSFER, CacheLine
+from .draws import integer_below, permutation
 from .lockstat import LockStat
 
 LOCK_KINDS = ("tas", "ttas", "ttas_backoff", "ticket", "mcs", "qspinlock")
@@ -101,21 +102,26 @@ class Ops:
         self.on_path = True
 
     def read(self, line: CacheLine, cpu: int) -> None:
-        self._count(line.read(cpu))
+        r = line.read(cpu)
+        if r != HIT:
+            self._count(r)
 
     def write(self, line: CacheLine, cpu: int) -> None:
-        self._count(line.write(cpu))
+        r = line.write(cpu)
+        if r != HIT:
+            self._count(r)
 
     def rmw(self, line: CacheLine, cpu: int) -> None:
         """A locked read-modify-write (XCHG, XADD, CMPXCHG): it needs the
         line Modified, like a write, and holds the cache line locked."""
         if self.on_path:
             self.locked += 1
-        self._count(line.write(cpu))
+        r = line.write(cpu)
+        if r != HIT:
+            self._count(r)
 
     def _count(self, r: int) -> None:
-        if r == HIT:
-            return
+        """A miss or a transfer (a hit costs nothing and is not counted)."""
         if self.on_path:
             if r == TRANSFER:
                 self.transfers += 1
@@ -219,7 +225,7 @@ class Spinlock:
         which gives the same numbers without a numpy call per release."""
         if len(cpus) < 2:
             return cpus
-        return [cpus[int(i)] for i in rng.permutation(len(cpus))]
+        return [cpus[i] for i in permutation(rng, len(cpus))]
 
     # -- statistics ---------------------------------------------------------
     def row(self, entry: str, cpu: int) -> LockStat:
@@ -310,7 +316,7 @@ class TAS(Spinlock):
         order = self._order(rng, self.waiters)
         # The releasing store waits behind the XCHGs already queued for the
         # line (none if a single spinner owns it), which all fail.
-        ahead = int(rng.integers(w)) if w >= 2 else 0
+        ahead = integer_below(rng, w) if w >= 2 else 0
         for s in order[:ahead]:
             ops.rmw(self.line, s)
         ops.write(self.line, cpu)               # word = 0
@@ -417,7 +423,7 @@ class TTASBackoff(TTAS):
         for c in spinning:
             if c != nxt:                     # lost: back off
                 win = self.window[c]
-                self.until[c] = now + path + int(rng.integers(win))
+                self.until[c] = now + path + integer_below(rng, win)
                 self.window[c] = min(2 * win, self.backoff_cap)
         self.waiters.remove(nxt)
         del self.window[nxt], self.until[nxt]
