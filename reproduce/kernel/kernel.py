@@ -92,8 +92,7 @@ class Kernel:
         self.c = dict(costs)
         self.s = dict(sched)
         self.rng = rng
-        # The lock code's draws (bus order of waiters), as numpy would give them.
-        self.draws = Draws(rng)
+        self.draws = Draws(rng)      # the lock code's draws, as numpy gives them
         self.mm = mm
         self.debug = debug
         sw = {"readyq_bounce": True, "kernel_data_bounce": True}
@@ -276,14 +275,12 @@ class Kernel:
 
     def _next_action(self, t: Thread) -> tuple:
         """The thread's next action: the one put back (``pending``, e.g. the
-        rest of a preempted user run), else its program's next, EXIT when
-        the program ends."""
+        rest of a preempted user run), else its program's next (by a loop:
+        compiled, next() is a builtin looked up by name), EXIT at its end."""
         act = t.pending
         if act is not None:
             t.pending = None
             return act
-        # A loop that returns at once: the compiled build resumes the
-        # generator directly, where next() is a builtin looked up by name.
         for act in t.program:
             return act
         return (EXIT,)
@@ -351,8 +348,7 @@ class Kernel:
         core.entry = entry
         core.subsys = subsys
         core.key = self._keys.key(entry, subsys)
-        core.path = path
-        core.arg = arg
+        core.path, core.arg = path, arg
         core.section = SECTION_TRAP
         self.counters["entries"] += 1
 
@@ -506,8 +502,7 @@ class Kernel:
         core.next = None
         core.subsys = part
         core.key = self._keys.key(core.entry, part)
-        core.path = fn
-        core.arg = arg
+        core.path, core.arg = fn, arg
         core.section = SECTION_PART
         self._acquire(core, part, pcpu)
 
