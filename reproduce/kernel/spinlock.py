@@ -164,7 +164,7 @@ class Spinlock:
         self.holder: int | None = None
         self.waiters: list[int] = []
         self.rows: dict[tuple[str, int], LockStat] = {}
-        self._cpu_rows: dict[int, dict[str, LockStat]] = {}   # rows by CPU, then entry
+        self._cpu_rows: list[dict[str, LockStat]] = []     # rows by CPU id, then entry
         self.spin_transfers = 0      # transfers of spinners stealing the line (tas)
         self.spin_since = 0          # cycle from which they are not yet counted
         self.idle_cycles = 0         # cycles the lock lay free with waiters (back-off)
@@ -231,9 +231,10 @@ class Spinlock:
     def row(self, entry: str, cpu: int) -> LockStat:
         """The row an acquisition by CPU *cpu* through *entry* counts in
         (found through ``_cpu_rows``, without building a tuple)."""
-        mine = self._cpu_rows.get(cpu)
-        if mine is None:
-            mine = self._cpu_rows[cpu] = {}
+        by_cpu = self._cpu_rows
+        while len(by_cpu) <= cpu:
+            by_cpu.append({})
+        mine = by_cpu[cpu]
         s = mine.get(entry)
         if s is None:
             s = mine[entry] = self.rows[(entry, cpu)] = LockStat()
@@ -270,7 +271,7 @@ class Spinlock:
     def reset_stats(self) -> None:
         """Start counting afresh: no rows, no transfers."""
         self.rows = {}
-        self._cpu_rows = {}
+        self._cpu_rows = []
         for line in self.lines:
             line.bounces = 0
             line.accesses = 0
