@@ -12,14 +12,18 @@ REQ    := requirements
 # uv installs only what a lock file names, each file checked against its hash.
 # It never downloads a Python (the venv's is the one), and says nothing unless
 # something goes wrong.
-INSTALL := UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(PY) --require-hashes
+# Bytecode is compiled at install, so that the first start of each module
+# does not compile it (a short `reproduce simulate` is mostly start-up).
+INSTALL := UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(PY) --require-hashes \
+	--compile-bytecode
 
 # `make reproduce` re-executes every notebook.  QUICK=1: only those whose
 # inputs (package source, data/params, data/paper, their own cells) changed
 # since they were last executed.  FORCE=1 is the default, accepted for old
 # scripts.  NB="E2 E7": only the notebooks whose names contain these.
-# COMPILED=1: build the compiled modules first (make fast; needs a C compiler)
-# and run on them: the same outputs, byte for byte, in about half the time.
+# The notebooks run on the compiled build (see `compiled` below) where a C
+# compiler exists; COMPILED=1, which used to ask for it, is accepted for old
+# scripts.
 QUICK ?=
 COMPILED ?=
 FORCE ?=
@@ -31,12 +35,13 @@ TEST_WORKERS ?= auto
 LAB_ARGS ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: all venv test reproduce check lab speed fast docs lock clean distclean
+.PHONY: all venv compiled test reproduce check lab speed fast docs lock clean distclean
 
 all: test
 
-# The development environment: the package and the test group.
-venv: $(VENV)/.test
+# The development environment: the package and the test group, and the
+# compiled build.
+venv: $(VENV)/.test compiled
 
 # Only when missing: re-running venv over a live one would be a no-op at
 # best and would break a venv made by another Python at worst.
@@ -55,8 +60,18 @@ $(UV): $(REQ)/uv.txt | $(PY)
 $(VENV)/.run: $(REQ)/run.txt $(REQ)/build.txt pyproject.toml | $(UV)
 	$(INSTALL) -r $(REQ)/build.txt -r $(REQ)/run.txt
 	UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
+	$(PY) -m compileall -q reproduce
 	$(PY) -m ipykernel install --sys-prefix --name reproduce --display-name "reproduce (.venv)" >/dev/null
 	touch $@
+
+# The compiled build of the model's hot modules (reproduce/perf/fast.py:
+# mypyc, from the same sources, bit-identical results), which `import
+# reproduce` then uses.  Built once per model version into
+# .cache/compiled/<model version>/ (about 20-40 s on 2 cores) and reused,
+# not rebuilt, while the model is unchanged.  Without a C compiler one line
+# says that the Python sources run instead, and how much slower.
+compiled: $(VENV)/.run
+	@REPRODUCE_COMPILED=0 $(PY) -m reproduce.perf.fast build --if-possible
 
 $(VENV)/.test: $(REQ)/test.txt $(VENV)/.run
 	$(INSTALL) -r $(REQ)/test.txt
@@ -76,7 +91,7 @@ $(VENV)/.bench: $(REQ)/bench.txt $(VENV)/.run
 # process); --dist loadscope keeps a notebook's cells in order on one worker.
 # --nbval-current-env runs them on this venv's Python whatever kernelspec a
 # notebook names.
-test: $(VENV)/.test
+test: $(VENV)/.test compiled
 	$(PY) -m pytest -n $(TEST_WORKERS) tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		echo "$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --nbval notebooks ..."; \
@@ -95,9 +110,8 @@ fuzz: $(VENV)/.test
 
 # Fits the calibration if the model changed, executes every notebook
 # (papermill; figures/, data/results/), prints paper vs model and the verdict.
-reproduce: $(VENV)/.run $(if $(COMPILED),fast,)
-	$(if $(COMPILED),REPRODUCE_COMPILED=1 ,)$(PY) -m reproduce.cli.run_notebooks \
-		$(if $(QUICK),--only-stale,) $(NB)
+reproduce: $(VENV)/.run compiled
+	$(PY) -m reproduce.cli.run_notebooks $(if $(QUICK),--only-stale,) $(NB)
 
 # Executes nothing: were the committed outputs made from this tree?
 check: $(VENV)/.run
@@ -106,17 +120,18 @@ check: $(VENV)/.run
 lab: $(VENV)/.lab
 	$(VENV)/bin/jupyter lab notebooks $(ROOT_ARGS) $(LAB_ARGS)
 
-# The speed benchmark (reproduce.perf.speed) times the Python sources and, if
-# it can be built, the compiled build (reproduce.perf.fast) too.  (Not `make
-# bench`: reproduce/bench/ is the test bench the model runs, not this.)
-speed: $(VENV)/.bench
-	-$(PY) -m reproduce.perf.fast build
+# The speed benchmark (reproduce.perf.speed): the speed table of
+# docs/performance.md in one run, the compiled build (the default) and the
+# Python sources against SimPy, salabim, the bare engine, the pure-Python
+# floor and numba.  (Not `make bench`: reproduce/bench/ is the test bench the
+# model runs, not this.)
+speed: $(VENV)/.bench compiled
 	$(PY) -m reproduce.perf.speed
 
-# The optional compiled build of the hot modules (mypyc; needs a C compiler).
-# Used when REPRODUCE_COMPILED=1, e.g. REPRODUCE_COMPILED=1 make reproduce.
-fast: $(VENV)/.bench
-	$(PY) -m reproduce.perf.fast build
+# The compiled build, or the reason it cannot be made (an error, unlike
+# `compiled`); a current build is kept.
+fast: $(VENV)/.run
+	REPRODUCE_COMPILED=0 $(PY) -m reproduce.perf.fast build
 
 # Pages generated from the repository's data (docs/assumptions.md).
 docs: $(VENV)/.run

@@ -226,3 +226,37 @@ def test_sixty_four_cpus_run_with_checks_on():
     assert len(r.modes) == 64 and all(m[0] > 0 for m in r.modes)
     with pytest.raises(ConfigError, match="cpus=65: must be an integer from 1 to 64"):
         Scenario(cpus=65)
+
+
+# --------------------------------------------------------------------------
+# the lock code's draws without numpy calls (reproduce.kernel.draws)
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), primed=st.booleans(),
+       calls=st.lists(st.tuples(st.booleans(), st.integers(0, 70)), min_size=1, max_size=400))
+def test_draws_are_numpys_draws(seed, primed, calls):
+    """Draws gives numpy's permutation(n) and integers(n), bit for bit and in
+    the same order, also when the generator holds half of a 64-bit output."""
+    from reproduce.kernel.draws import Draws
+    ref, mine = np.random.default_rng(seed), np.random.default_rng(seed)
+    if primed:                       # leave a 32-bit half buffered in the generator
+        assert int(ref.integers(3)) == int(mine.integers(3))
+    d = Draws(mine)
+    for perm, n in calls:
+        if perm:
+            assert d.permutation(n) == [int(i) for i in ref.permutation(n)]
+        else:
+            n = max(1, n) if n % 7 else 2**31 + n     # a large bound now and then
+            assert d.integers(n) == int(ref.integers(n))
+
+
+def test_draws_long_run_crosses_blocks():
+    from reproduce.kernel.draws import BLOCK, Draws
+    ref = np.random.default_rng(11)
+    d = Draws(np.random.default_rng(11))
+    for i in range(4 * BLOCK):
+        n = 2 + i % 33
+        assert d.permutation(n) == [int(x) for x in ref.permutation(n)]
+        assert d.integers(n) == int(ref.integers(n))
+    with pytest.raises(ValueError):
+        d.integers(0)

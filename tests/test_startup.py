@@ -42,6 +42,17 @@ def test_quick_commands_import_no_heavy_package(argv, tmp_path):
     assert loaded_after(code) == set()
 
 
+def test_simulate_json_imports_no_heavy_package():
+    """``reproduce simulate --json`` answers from the run's rows: the tables
+    that need pandas are made only when something reads them."""
+    code = ("import contextlib, io\nfrom reproduce import cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    code = cli.main(['simulate', '--json', '--workload', 'synthetic', '--horizon',"
+            " '200000', '--uncalibrated'])\n"
+            "assert code == 0, code")
+    assert loaded_after(code) == set()
+
+
 def test_building_a_sweep_grid_imports_no_heavy_package():
     code = ("from reproduce.bench.sweep import grid\n"
             "from reproduce.bench.scenario import Scenario\n"

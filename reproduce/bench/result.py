@@ -4,7 +4,10 @@ the 300 MHz clock, counted from the start of measurement."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ..errors import InvariantError
 from ..kernel.checks import check_accounting
@@ -21,21 +24,40 @@ class Result:
     """What a run measured.  ``cycles`` is the benchmark's completion time
     (paper workload) or the horizon (synthetic), counted from the start of
     measurement; ``modes`` is per CPU the cycles in user, kernel (holding a
-    lock / in the UP kernel), spin and idle, which add up to ``cycles``."""
+    lock / in the UP kernel), spin and idle, which add up to ``cycles``.
+
+    The tables (``by_entry``, ``extra["lock_by_cpu"]``) are DataFrames made
+    from their rows (``entry_rows``, ``raw_extra``) at the first look, so
+    that a run whose caller reads neither (``reproduce simulate --json``)
+    does not import pandas."""
 
     scenario: Scenario
     cycles: int
     modes: list[list[int]]
     lock: dict[str, Any]
     locks: dict[str, dict[str, Any]]
-    by_entry: pd.DataFrame
+    entry_rows: list[dict[str, Any]]
     counters: dict[str, int]
     memory: dict[str, int]
     kernel_profile: dict[str, int]
     events: int
     completed: bool
     calls: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    raw_extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def by_entry(self) -> pd.DataFrame:
+        """lock_stat per lock and entry point, a row each."""
+        import pandas as pd
+        return pd.DataFrame(self.entry_rows)
+
+    @cached_property
+    def extra(self) -> dict[str, Any]:
+        """What else was measured: ``lock_by_cpu`` (lock_stat per lock and
+        CPU, a DataFrame), ``warmup`` (what the warm-up did) and, for a
+        recording run, ``recording``."""
+        import pandas as pd
+        return {k: pd.DataFrame(v) if k == "lock_by_cpu" else v for k, v in self.raw_extra.items()}
 
     def fractions(self) -> pd.DataFrame:
         """Per-CPU mode fractions of elapsed cycles (rows: CPUs)."""
@@ -46,18 +68,20 @@ class Result:
 
     def table1(self) -> dict[str, float]:
         """The paper's Table 1 columns, averaged over CPUs: "user" is time
-        neither holding nor spinning for the lock (idle included)."""
-        f = self.fractions().mean()
-        return {"user": float(f["user"] + f["idle"]), "kernel": float(f["kernel"]),
-                "spin": float(f["spin"])}
+        neither holding nor spinning for the lock (idle included).  Computed
+        as ``fractions().mean()`` computes it (the same numpy sum over the
+        same (mode, CPU) array, bit for bit), without pandas."""
+        cols = np.array(self.modes, dtype=np.int64).T.copy() / max(1, self.cycles)
+        f = cols.sum(axis=1, dtype=np.float64) / np.float64(len(self.modes))
+        return {"user": float(f[0] + f[3]), "kernel": float(f[1]), "spin": float(f[2])}
 
     def to_dict(self) -> dict[str, Any]:
-        fr = self.fractions()
+        c = max(1, self.cycles)
         return {
             "scenario": self.scenario.to_dict(),
             "cycles": self.cycles,
             "completed": self.completed,
-            "cpus": [{"cpu": i, **{m: float(fr.loc[i, m]) for m in MODE_NAMES}}
+            "cpus": [{"cpu": i, **{m: self.modes[i][j] / c for j, m in enumerate(MODE_NAMES)}}
                      for i in range(len(self.modes))],
             "lock": self.lock,
             "locks": self.locks,
@@ -77,7 +101,6 @@ def build_result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: boo
     counted apart), counters and memory.  *completed*: the benchmark
     finished before the run's limit.  With ``s.debug`` the kernel's
     accounts are checked first."""
-    import pandas as pd
     if s.debug:
         check_accounting(k)
     modes = [[a - b for a, b in zip(now, sn)] for now, sn in zip(k.modes(end), snap)]
@@ -88,13 +111,13 @@ def build_result(s: Scenario, k: Kernel, snap, t0: int, end: int, completed: boo
                 raise InvariantError(f"CPU {i}: modes {m} do not add up to {elapsed}")
     st = k.stats(t0, end)
     locks = st["locks"]
-    extra: dict[str, Any] = {"lock_by_cpu": pd.DataFrame(st["by_cpu"]), "warmup": st["warmup"]}
+    extra: dict[str, Any] = {"lock_by_cpu": st["by_cpu"], "warmup": st["warmup"]}
     if k.recorder is not None:
         extra["recording"] = k.recording()
     counters = st["counters"]
     calls = sum(lock["acquisitions"] for lock in locks.values()) if locks \
         else counters["entries"]
-    return Result(s, elapsed, modes, _total_lockstat(locks), locks, pd.DataFrame(st["by_entry"]),
+    return Result(s, elapsed, modes, _total_lockstat(locks), locks, st["by_entry"],
                   counters, st["memory"], st["kernel_profile"], st["events"], completed, calls,
                   extra)
 

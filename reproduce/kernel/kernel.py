@@ -45,6 +45,7 @@ from . import sched
 from .bus import Traffic
 from .checks import Watcher, watcher_for
 from .devices import Devices
+from .draws import Draws
 from .locking import LockPolicy
 from .lockstat import lock_report
 from .paths import (p_call, p_exit, p_fault, p_idle_poll, p_ipi, p_irq, p_sleep, p_spawn,
@@ -91,6 +92,7 @@ class Kernel:
         self.c = dict(costs)
         self.s = dict(sched)
         self.rng = rng
+        self.draws = Draws(rng)      # the lock code's draws, as numpy gives them
         self.mm = mm
         self.debug = debug
         sw = {"readyq_bounce": True, "kernel_data_bounce": True}
@@ -237,9 +239,9 @@ class Kernel:
         assert t is not None         # called only with a thread to run
         while True:
             act = self._next_action(t)
-            op = act[0]
+            op: int = act[0]
             if op == RUN:
-                cycles = act[1] + t.refill
+                cycles: int = act[1] + t.refill
                 t.refill = 0
                 if cycles <= 0:
                     continue
@@ -273,16 +275,15 @@ class Kernel:
 
     def _next_action(self, t: Thread) -> tuple:
         """The thread's next action: the one put back (``pending``, e.g. the
-        rest of a preempted user run), else its program's next, EXIT when
-        the program ends."""
+        rest of a preempted user run), else its program's next (by a loop:
+        compiled, next() is a builtin looked up by name), EXIT at its end."""
         act = t.pending
         if act is not None:
             t.pending = None
             return act
-        try:
-            return next(t.program)
-        except StopIteration:
-            return (EXIT,)
+        for act in t.program:
+            return act
+        return (EXIT,)
 
     def _user_done(self, core: Core) -> None:
         t = core.thread
@@ -346,14 +347,14 @@ class Kernel:
         """Record the entry: what it is, its profile class, its path."""
         core.entry = entry
         core.subsys = subsys
-        core.key = self._keys[entry, subsys]
-        core.hold = (path, arg)
+        core.key = self._keys.key(entry, subsys)
+        core.path, core.arg = path, arg
         core.section = SECTION_TRAP
         self.counters["entries"] += 1
 
     def _acquire(self, core: Core, part: str, pcpu: int) -> None:
         """2. Take the lock of part *part* (touching per-CPU data of CPU
-        *pcpu*) of the path in ``core.hold``: run the algorithm's acquire
+        *pcpu*) of the path in ``core.path``: run the algorithm's acquire
         code on its cache lines; if that did not get the lock, spin until a
         release hands it over (``_release``)."""
         core.part = (part, pcpu)
@@ -421,9 +422,9 @@ class Kernel:
                     cycles += kcost
         watch = self.watch
         watch.entry(core, waited, kcost)
-        assert core.hold is not None  # set by the trap, _continue or a forwarding
-        path, arg = core.hold
-        pc = path(self, core, arg)
+        path = core.path
+        assert path is not None       # set by the trap or _continue
+        pc = path(self, core, core.arg)
         # Further parts under the same lock run in the same section.
         nxt = core.next
         while nxt is not None and not nxt[4] and \
@@ -472,7 +473,7 @@ class Kernel:
         now = self.engine.now
         traffic = self.traffic
         traffic.count_spinning(lock)
-        nxt, ops, idle = lock.release(core.id, self.rng, now)
+        nxt, ops, idle = lock.release(core.id, self.draws, now)
         lock.transactions += ops.transactions
         if nxt is None:
             return
@@ -500,8 +501,8 @@ class Kernel:
         part, pcpu, fn, arg, _ = core.next
         core.next = None
         core.subsys = part
-        core.key = self._keys[core.entry, part]
-        core.hold = (fn, arg)
+        core.key = self._keys.key(core.entry, part)
+        core.path, core.arg = fn, arg
         core.section = SECTION_PART
         self._acquire(core, part, pcpu)
 

@@ -27,7 +27,7 @@ class Core:
     __slots__ = ("id", "cpu", "thread", "user_end", "pending_ticks", "pending_ipi",
                  "pending_irqs",
                  "ticks", "entry", "subsys", "key", "lock", "work_left", "seg_start", "factor",
-                 "req_tsc", "acq_tsc", "bounced", "lock_cycles", "hold", "kicked",
+                 "req_tsc", "acq_tsc", "bounced", "lock_cycles", "path", "arg", "kicked",
                  "next", "section", "part", "covers", "runner", "fwd_cost", "fwd_irq", "event",
                  "irqs", "bus_mu", "bus_stretch", "bus_work", "bus_seg")
 
@@ -54,8 +54,9 @@ class Core:
         self.acq_tsc = 0             # RDTSC at the acquisition
         self.bounced = False         # the lock's line came from another CPU
         self.lock_cycles = 0         # the lock's operations charged to the path
-        # The kernel path to run under the lock: fn(kernel, core, arg) -> cycles.
-        self.hold: tuple[Callable[..., int], Any] | None = None
+        # The kernel path to run under the lock: path(kernel, core, arg) -> cycles.
+        self.path: Callable[..., int] | None = None
+        self.arg: Any = None
         self.kicked = False          # a reschedule IPI is on its way
         # A path in several parts under different locks (see locking.py):
         self.next: tuple | None = None   # the part still to run: (subsys, cpu, fn, arg)

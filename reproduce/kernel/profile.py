@@ -6,11 +6,22 @@ Every kernel entry is counted under such a name, in the kernel profile
 from __future__ import annotations
 
 
-class ProfileKeys(dict[tuple[str, str], str]):
-    """``keys[entry, subsys]`` is the profile and lock_stat class
+class ProfileKeys:
+    """``keys.key(entry, subsys)`` is the profile and lock_stat class
     ``"entry:subsys"``, formatted once per pair (every kernel entry needs
-    it)."""
+    it) and found again by two lookups of the strings, without building a
+    tuple."""
 
-    def __missing__(self, pair: tuple[str, str]) -> str:
-        key = self[pair] = f"{pair[0]}:{pair[1]}"
-        return key
+    __slots__ = ("_by_entry",)
+
+    def __init__(self) -> None:
+        self._by_entry: dict[str, dict[str, str]] = {}
+
+    def key(self, entry: str, subsys: str) -> str:
+        names = self._by_entry.get(entry)
+        if names is None:
+            names = self._by_entry[entry] = {}
+        name = names.get(subsys)
+        if name is None:
+            name = names[subsys] = f"{entry}:{subsys}"
+        return name

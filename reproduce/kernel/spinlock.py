@@ -77,6 +77,7 @@ from typing import Any, Final
 
 from ..errors import ConfigError, InvariantError
 from ..machine.cacheline import HIT, TRANSFER, CacheLine
+from .draws import integer_below, permutation
 from .lockstat import LockStat
 
 LOCK_KINDS = ("tas", "ttas", "ttas_backoff", "ticket", "mcs", "qspinlock")
@@ -101,21 +102,26 @@ class Ops:
         self.on_path = True
 
     def read(self, line: CacheLine, cpu: int) -> None:
-        self._count(line.read(cpu))
+        r = line.read(cpu)
+        if r != HIT:
+            self._count(r)
 
     def write(self, line: CacheLine, cpu: int) -> None:
-        self._count(line.write(cpu))
+        r = line.write(cpu)
+        if r != HIT:
+            self._count(r)
 
     def rmw(self, line: CacheLine, cpu: int) -> None:
         """A locked read-modify-write (XCHG, XADD, CMPXCHG): it needs the
         line Modified, like a write, and holds the cache line locked."""
         if self.on_path:
             self.locked += 1
-        self._count(line.write(cpu))
+        r = line.write(cpu)
+        if r != HIT:
+            self._count(r)
 
     def _count(self, r: int) -> None:
-        if r == HIT:
-            return
+        """A miss or a transfer (a hit costs nothing and is not counted)."""
         if self.on_path:
             if r == TRANSFER:
                 self.transfers += 1
@@ -158,6 +164,7 @@ class Spinlock:
         self.holder: int | None = None
         self.waiters: list[int] = []
         self.rows: dict[tuple[str, int], LockStat] = {}
+        self._cpu_rows: list[dict[str, LockStat]] = []     # rows by CPU id, then entry
         self.spin_transfers = 0      # transfers of spinners stealing the line (tas)
         self.spin_since = 0          # cycle from which they are not yet counted
         self.idle_cycles = 0         # cycles the lock lay free with waiters (back-off)
@@ -213,17 +220,24 @@ class Spinlock:
         """The order in which simultaneous requests of *cpus* reach the bus
         (or the line's home): arbitration nothing in the code controls.
         A single request is returned as the list it came in (callers only
-        read the order), sparing a hand-off to one waiter a copy."""
+        read the order), sparing a hand-off to one waiter a copy.  *rng* is
+        a numpy Generator or the kernel's :class:`~.draws.Draws` of one,
+        which gives the same numbers without a numpy call per release."""
         if len(cpus) < 2:
             return cpus
-        return [cpus[int(i)] for i in rng.permutation(len(cpus))]
+        return [cpus[i] for i in permutation(rng, len(cpus))]
 
     # -- statistics ---------------------------------------------------------
     def row(self, entry: str, cpu: int) -> LockStat:
-        """The row an acquisition by CPU *cpu* through *entry* counts in."""
-        s = self.rows.get((entry, cpu))
+        """The row an acquisition by CPU *cpu* through *entry* counts in
+        (found through ``_cpu_rows``, without building a tuple)."""
+        by_cpu = self._cpu_rows
+        while len(by_cpu) <= cpu:
+            by_cpu.append({})
+        mine = by_cpu[cpu]
+        s = mine.get(entry)
         if s is None:
-            s = self.rows[(entry, cpu)] = LockStat()
+            s = mine[entry] = self.rows[(entry, cpu)] = LockStat()
         return s
 
     @property
@@ -257,6 +271,7 @@ class Spinlock:
     def reset_stats(self) -> None:
         """Start counting afresh: no rows, no transfers."""
         self.rows = {}
+        self._cpu_rows = []
         for line in self.lines:
             line.bounces = 0
             line.accesses = 0
@@ -302,7 +317,7 @@ class TAS(Spinlock):
         order = self._order(rng, self.waiters)
         # The releasing store waits behind the XCHGs already queued for the
         # line (none if a single spinner owns it), which all fail.
-        ahead = int(rng.integers(w)) if w >= 2 else 0
+        ahead = integer_below(rng, w) if w >= 2 else 0
         for s in order[:ahead]:
             ops.rmw(self.line, s)
         ops.write(self.line, cpu)               # word = 0
@@ -409,7 +424,7 @@ class TTASBackoff(TTAS):
         for c in spinning:
             if c != nxt:                     # lost: back off
                 win = self.window[c]
-                self.until[c] = now + path + int(rng.integers(win))
+                self.until[c] = now + path + integer_below(rng, win)
                 self.window[c] = min(2 * win, self.backoff_cap)
         self.waiters.remove(nxt)
         del self.window[nxt], self.until[nxt]

@@ -21,6 +21,7 @@ from typing import Final
 HIT: Final = 0        # the line was in this CPU's cache in a usable state
 MISS: Final = 1       # fetched from memory: no other cache held it
 TRANSFER: Final = 2   # fetched from, or invalidated in, another CPU's cache
+NO_OWNER: Final = -1  # ``owner`` when no cache holds the line Modified
 
 
 class CacheLine:
@@ -33,7 +34,7 @@ class CacheLine:
     def __init__(self, name: str, lines: int = 1) -> None:
         self.name = name
         self.lines = lines
-        self.owner: int | None = None    # CPU with the line Modified
+        self.owner = NO_OWNER            # CPU with the line Modified
         self.sharers = 0                 # bitmask of CPUs with a valid copy
         self.bounces = 0
         self.accesses = 0
@@ -45,9 +46,9 @@ class CacheLine:
         if self.sharers & bit:
             return HIT
         result = MISS
-        if self.owner is not None:           # Modified elsewhere: write back and share
+        if self.owner != NO_OWNER:           # Modified elsewhere: write back and share
             self.bounces += self.lines
-            self.owner = None
+            self.owner = NO_OWNER
             result = TRANSFER
         self.sharers |= bit
         return result

@@ -38,7 +38,7 @@ class CPU:
         self.tsc_offset = tsc_offset     # TSCs of different CPUs need not agree
         self.mode = IDLE
         self.since = 0                   # cycle at which the current mode began
-        self.cycles = [0, 0, 0, 0]       # cycles spent per mode, closed intervals
+        self.cycles: list[int] = [0, 0, 0, 0]   # cycles spent per mode, closed intervals
         self.walks = 0                   # page walks done (TLB misses)
 
     # -- time ---------------------------------------------------------------
@@ -48,7 +48,8 @@ class CPU:
 
     def set_mode(self, mode: int, now: int) -> None:
         """Switch to *mode* at cycle *now*, charging the interval just ended."""
-        self.cycles[self.mode] += now - self.since
+        cycles = self.cycles
+        cycles[self.mode] = cycles[self.mode] + (now - self.since)
         self.mode = mode
         self.since = now
 

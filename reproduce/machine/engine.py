@@ -18,15 +18,20 @@ of dispatch does not change.
 """
 from __future__ import annotations
 
-from heapq import heapify, heappop, heappush
-from typing import Any, Callable
+import heapq
+from typing import Any, Callable, Final
 
 from ..errors import require
 
+# Final: the compiled build keeps these in C variables instead of looking
+# the names up in the module's dictionary at every event.
+heappush: Final = heapq.heappush
+heappop: Final = heapq.heappop
+heapify: Final = heapq.heapify
 
 # Rebuild the heap without void events when it has more than this many and
 # they are more than half of it.
-COMPACT_AT = 16
+COMPACT_AT: Final = 16
 
 
 class Engine:
@@ -89,12 +94,15 @@ class Engine:
         if until is not None:
             require(isinstance(until, int) and until >= self.now,
                     f"until={until!r}: must be an integer cycle >= now ({self.now})")
+        bounded = until is not None
+        limit: int = until if until is not None else 0
         heap = self._heap
         self._stopped = False
         n = 0
         while heap and not self._stopped:
-            if until is not None and heap[0][0] > until:
-                self.now = until
+            first: int = heap[0][0]
+            if bounded and first > limit:
+                self.now = limit
                 break
             ev = heappop(heap)
             fn = ev[2]
@@ -102,11 +110,11 @@ class Engine:
                 self._void -= 1
                 continue
             ev[2] = None              # run: a later cancel() is a no-op
-            self.now = ev[0]
+            self.now = first
             n += 1
             fn(ev[3])
         else:
-            if until is not None and not self._stopped and self.now < until:
-                self.now = until
+            if bounded and not self._stopped and self.now < limit:
+                self.now = limit
         self.events += n
         return self.now

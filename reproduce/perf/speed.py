@@ -4,11 +4,9 @@ One run times every version of one model, the synthetic giant-lock workload
 on the ideal machine (one thread per CPU alternating exponential user and
 kernel phases; the kernel phase holds the one lock, granted in FIFO order):
 
-* ``ours``: the simulator, :func:`reproduce.bench.run.simulate`, from the
-  Python sources (the default);
-* ``ours, compiled``: the same on the mypyc build (``make fast``), if it can
-  be built, in a child process of its own (the build replaces the modules
-  process-wide) that this one drives sample by sample;
+* ``ours, compiled``: the simulator, :func:`reproduce.bench.run.simulate`, on
+  the compiled build (mypyc, :mod:`reproduce.perf.fast`), the default;
+* ``ours``: the same from the Python sources (``REPRODUCE_COMPILED=0``);
 * ``simpy``: the model written in SimPy 4 (:mod:`reproduce.reference.simpy_model`);
 * ``salabim``: written in salabim (:mod:`reproduce.reference.salabim_model`);
 * ``engine only``: written as plain callbacks on our event engine
@@ -17,16 +15,22 @@ kernel phases; the kernel phase holds the one lock, granted in FIFO order):
   the least pure Python can do for this model;
 * ``floor, numba``: the same loop compiled by numba, if it is installed.
 
-All versions see the same phases from the same seed and count the same
-cycles per CPU and mode, to the cycle (checked in every sample, and by
-``tests/test_speed.py`` and ``tests/test_reference_models.py``).  They run at
-2, 8 and 32 CPUs with the same offered lock load (the 2-CPU default, 6400 and
-3600 cycles, spread over more CPUs: user phases of ``5000 * cpus - 3600``
-cycles), so each CPU count does about as many acquisitions.
+Each build of the simulator runs in a child process of its own (the build is
+chosen when a process imports the package), which this one drives sample by
+sample; the references run in the Python sources' child, so the engine and
+the workload's generator they use are Python too.  All versions see the same
+phases from the same seed and count the same cycles per CPU and mode, to the
+cycle (checked in every sample, and by ``tests/test_speed.py`` and
+``tests/test_reference_models.py``).  They run at 2, 8 and 32 CPUs with the
+same offered lock load (the 2-CPU default, 6400 and 3600 cycles, spread over
+more CPUs: user phases of ``5000 * cpus - 3600`` cycles), so each CPU count
+does about as many acquisitions.
 
 Beside them, the simulator (both builds) on the Pentium II costs and on the
 paper's workload, for the paper workload's cost per acquisition against the
-synthetic one's.
+synthetic one's; and whole processes: ``reproduce simulate`` of the 2-CPU
+synthetic giant lock over ``WHOLE_HORIZON`` cycles against a Python script
+running the SimPy version of the same model (wall time, start-up included).
 
 **Timing.**  Each sample is the *process CPU time* of one run
 (``time.process_time``, in the process that runs it): time other jobs on a
@@ -63,6 +67,8 @@ KERNEL_MEAN = 3600.0                      # the Scenario default
 HORIZON = 150_000_000                     # cycles per run (1/2 s of the 300 MHz machine)
 REPS = 5
 WARMUP_HORIZON = 2_000_000
+WHOLE_HORIZON = 10_000_000_000            # cycles of the whole-process runs (33 s simulated)
+WHOLE_REPS = 3
 
 # The versions of the model, in the order of the table.
 OURS, COMPILED = "ours", "ours, compiled"
@@ -70,8 +76,8 @@ SIMPY, SALABIM, ENGINE, FLOOR, NUMBA = "simpy", "salabim", "engine only", "floor
 REFERENCES = {SIMPY: ("simpy_model", "run"), SALABIM: ("salabim_model", "run"),
               ENGINE: ("engine_model", "run"), FLOOR: ("floor_model", "run"),
               NUMBA: ("floor_model", "run_numba")}
-MODEL_TEXT = {OURS: "this package, Python sources",
-              COMPILED: "this package, mypyc build (make fast)",
+MODEL_TEXT = {OURS: "this package, Python sources (REPRODUCE_COMPILED=0)",
+              COMPILED: "this package, compiled build (mypyc; the default)",
               SIMPY: "SimPy", SALABIM: "salabim",
               ENGINE: "this package's bare engine (plain callbacks, no kernel model)",
               FLOOR: "one plain heapq loop, no classes (the pure-Python floor)",
@@ -139,29 +145,37 @@ def time_reference(model: str, s: Scenario) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------
-# the compiled build, in a child process driven one sample at a time
+# the builds, each in a child process driven one sample at a time
 
-def serve(horizon: int, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout) -> None:
-    """The child's loop (``REPRODUCE_COMPILED=1``): read a case name per line,
-    time :func:`time_ours` on it, answer one JSON line."""
-    from . import fast
+def serve(horizon: int, compiled: bool = True, stdin: IO[str] = sys.stdin,
+          stdout: IO[str] = sys.stdout) -> None:
+    """A child's loop: read ``model<TAB>case[<TAB>warm]`` per line, time it
+    (:func:`time_ours` for ``ours`` and ``ours, compiled``, else
+    :func:`time_reference`; ``warm``: untimed, at the warm-up horizon) and
+    answer one JSON line.  Refuses to start unless the build it was asked to
+    time (*compiled* or not) is the one this process runs."""
+    from . import loader
     named = scenarios(horizon)
-    named["warm-up"] = Scenario(workload="synthetic", calibrated=False,
-                                horizon=WARMUP_HORIZON)
-    simulate(named["warm-up"])
-    if not fast.compiled():
-        raise RuntimeError("the compiled build is not loaded")
+    warm = scenarios(WARMUP_HORIZON)
+    simulate(warm[PII])
+    if loader.compiled() != compiled:
+        raise RuntimeError("the compiled build is not loaded" if compiled
+                           else "this process runs the compiled build, not the sources")
     print("ready", file=stdout, flush=True)
     for line in stdin:
-        print(json.dumps(time_ours(named[line.strip()])), file=stdout, flush=True)
+        model, case, *flag = line.rstrip("\n").split("\t")
+        s = (warm if flag else named)[case]
+        r = time_ours(s) if model in (OURS, COMPILED) else time_reference(model, s)
+        print(json.dumps(r), file=stdout, flush=True)
 
 
-class CompiledChild:
-    """The child process that times the compiled build."""
+class Child:
+    """A child process timing one build (``REPRODUCE_COMPILED`` 1 or 0 in
+    its environment); the sources' child also runs the references."""
 
-    def __init__(self, horizon: int) -> None:
-        env = dict(os.environ, REPRODUCE_COMPILED="1")
-        code = f"from reproduce.perf import speed; speed.serve({horizon})"
+    def __init__(self, horizon: int, compiled: bool) -> None:
+        env = dict(os.environ, REPRODUCE_COMPILED="1" if compiled else "0")
+        code = f"from reproduce.perf import speed; speed.serve({horizon}, {compiled})"
         self.proc = subprocess.Popen([sys.executable, "-c", code], env=env, text=True,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
@@ -169,9 +183,9 @@ class CompiledChild:
         if self.proc.stdout.readline().strip() != "ready":
             raise RuntimeError(self._failure())
 
-    def time(self, case: str) -> dict[str, Any]:
+    def time(self, model: str, case: str, warm: bool = False) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(case + "\n")
+        self.proc.stdin.write(f"{model}\t{case}{chr(9) + 'warm' if warm else ''}\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line:
@@ -190,18 +204,63 @@ class CompiledChild:
             self.proc.wait()
 
 
-def start_compiled(horizon: int) -> CompiledChild | None:
+def start_compiled(horizon: int) -> Child | None:
     """The child timing the compiled build of the current model version, or
     None (with the reason on stderr) if there is no build or it fails to load."""
-    from . import fast
-    if not (fast.build_path() / fast.MANIFEST).exists():
+    from . import loader
+    if not (loader.build_path() / loader.MANIFEST).exists():
         print("compiled build not timed: not built (make fast)", file=sys.stderr)
         return None
     try:
-        return CompiledChild(horizon)
+        return Child(horizon, compiled=True)
     except RuntimeError as err:
         print(f"compiled build not timed: {err}", file=sys.stderr)
         return None
+
+
+# --------------------------------------------------------------------------
+# whole processes: the command line against a SimPy script
+
+def whole_commands(horizon: int) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """The two processes timed end to end, with their environments:
+    ``reproduce simulate --json`` of the 2-CPU ideal synthetic giant lock
+    (ticket lock: FIFO, as SimPy grants it) on the default build, and a
+    Python script running the SimPy version of the same model (on the
+    Python sources: the workload generator it shares with us must not run
+    compiled)."""
+    ours = [sys.executable, "-m", "reproduce", "simulate", "--json", "--workload", "synthetic",
+            "--cpus", "2", "--ideal", "--spinlock", "ticket", "--uncalibrated",
+            "--horizon", str(horizon)]
+    script = ("import json; from reproduce.reference.simpy_model import run; "
+              f"q = run(cpus=2, user_mean=6400.0, kernel_mean=3600.0, horizon={horizon}, seed=0); "
+              "print(json.dumps({'acquisitions': q['acquisitions']}))")
+    base = {k: v for k, v in os.environ.items() if k != "REPRODUCE_COMPILED"}
+    return {COMPILED: (ours, base),
+            SIMPY: ([sys.executable, "-c", script], dict(base, REPRODUCE_COMPILED="0"))}
+
+
+def whole_process(horizon: int = WHOLE_HORIZON, reps: int = WHOLE_REPS) -> dict[str, Any]:
+    """Wall seconds of each whole process (min and median of *reps*
+    interleaved runs), the acquisitions each counted (the same), and
+    SimPy's minimum over ours."""
+    cmds = whole_commands(horizon)
+    walls: dict[str, list[float]] = {m: [] for m in cmds}
+    acq: dict[str, int] = {}
+    for _ in range(reps):
+        for model, (cmd, env) in cmds.items():
+            t = time.perf_counter()
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            walls[model].append(time.perf_counter() - t)
+            if done.returncode != 0:
+                raise RuntimeError(f"{model}: {done.stderr.strip().splitlines()[-1:]}")
+            out = json.loads(done.stdout)
+            acq[model] = int(out["lock"]["acquisitions"] if "lock" in out
+                             else out["acquisitions"])
+    return {"horizon": horizon, "reps": reps,
+            "wall_min": {m: min(w) for m, w in walls.items()},
+            "wall_median": {m: statistics.median(w) for m, w in walls.items()},
+            "acquisitions": acq,
+            "speedup": min(walls[SIMPY]) / min(walls[COMPILED])}
 
 
 # --------------------------------------------------------------------------
@@ -224,14 +283,14 @@ def plan(horizon: int, compiled: bool, references: list[str]) -> list[tuple[str,
     pairs = []
     for n in CPU_COUNTS:
         case = ideal_case(n)
-        pairs.append((case, OURS))
         if compiled:
             pairs.append((case, COMPILED))
+        pairs.append((case, OURS))
         pairs += [(case, m) for m in references]
     for case in (PII, PAPER, PAPER_LONG):
-        pairs.append((case, OURS))
         if compiled:
             pairs.append((case, COMPILED))
+        pairs.append((case, OURS))
     return pairs
 
 
@@ -240,30 +299,28 @@ def measure(horizon: int = HORIZON, reps: int = REPS, compiled: bool = True,
     """Time every (case, version) *reps* times, interleaved; return one row
     per pair and the ratios (see :func:`ratios`)."""
     named = scenarios(horizon)
+    sources = Child(horizon, compiled=False)
     child = start_compiled(horizon) if compiled else None
     refs = available_references()
     pairs = plan(horizon, child is not None, refs)
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {p: [] for p in pairs}
+
+    def run(case: str, model: str, warm: bool = False) -> dict[str, Any]:
+        if model == COMPILED:
+            assert child is not None
+            return child.time(model, case, warm)
+        return sources.time(model, case, warm)
+
     try:
-        # Untimed: imports, first calls, numba's compilation.
-        warm = scenarios(WARMUP_HORIZON)
-        for case, model in pairs:
-            if model not in (OURS, COMPILED):
-                time_reference(model, warm[case])
-        time_ours(warm[PII])
+        for case, model in pairs:      # untimed: imports, first calls, numba's compilation
+            run(case, model, warm=True)
         for rep in range(reps):
             for case, model in pairs:
-                if model == OURS:
-                    r = time_ours(named[case])
-                elif model == COMPILED:
-                    assert child is not None
-                    r = child.time(case)
-                else:
-                    r = time_reference(model, named[case])
-                samples[(case, model)].append(r)
+                samples[(case, model)].append(run(case, model))
             if log:
                 log(f"round {rep + 1} of {reps} done")
     finally:
+        sources.close()
         if child is not None:
             child.close()
     rows = [row(case, model, named[case], samples[(case, model)]) for case, model in pairs]
@@ -326,9 +383,9 @@ def key(model: str) -> str:
 # output
 
 def report(rows: list[dict[str, Any]], rat: dict[str, Any], horizon: int, reps: int,
-           seconds: float) -> str:
+           seconds: float, whole: dict[str, Any] | None = None) -> str:
     by = {(r["case"], r["model"]): r for r in rows}
-    models = [m for m in (OURS, COMPILED, SIMPY, SALABIM, ENGINE, FLOOR, NUMBA)
+    models = [m for m in (COMPILED, OURS, SIMPY, SALABIM, ENGINE, FLOOR, NUMBA)
               if (ideal_case(2), m) in by]
     head = "| model | " + " | ".join(f"µs/acq, {n} CPUs" for n in CPU_COUNTS) + " | " \
         + " | ".join(f"vs SimPy, {n} CPUs" for n in CPU_COUNTS) + " |"
@@ -354,13 +411,27 @@ def report(rows: list[dict[str, Any]], rat: dict[str, Any], horizon: int, reps: 
         "(vs SimPy: SimPy's CPU time per acquisition over the version's; > 1 is faster)",
         "",
     ]
-    for m in (OURS, COMPILED):
+    for m in (COMPILED, OURS):
         if f"{key(m)}_paper_over_synthetic_per_acq" in rat:
             lines.append(
                 f"{MODEL_TEXT[m]}: paper workload / synthetic (Pentium II costs), CPU time per "
                 f"acquisition: {rat[f'{key(m)}_paper_over_synthetic_per_acq']:.2f}x as the "
                 f"notebooks run it, {rat[f'{key(m)}_paper_long_over_synthetic_per_acq']:.2f}x "
                 "on a run as long as the synthetic one")
+    if whole is not None:
+        cmds = whole_commands(whole["horizon"])
+        w, a = whole["wall_min"], whole["acquisitions"]
+        lines += [
+            "",
+            f"whole processes, wall seconds (min and median of {whole['reps']} interleaved "
+            f"runs), the 2-CPU ideal synthetic giant lock over {whole['horizon']:,} cycles:",
+            f"  {w[COMPILED]:.2f} s (median {whole['wall_median'][COMPILED]:.2f}): "
+            + " ".join(["reproduce", *cmds[COMPILED][0][3:]]),
+            f"  {w[SIMPY]:.2f} s (median {whole['wall_median'][SIMPY]:.2f}): a SimPy script, "
+            f"REPRODUCE_COMPILED=0 python -c \"{cmds[SIMPY][0][2]}\"",
+            f"  SimPy / ours: {whole['speedup']:.2f}x; acquisitions {a[COMPILED]:,} and "
+            f"{a[SIMPY]:,} ({'the same' if a[COMPILED] == a[SIMPY] else 'NOT the same'})",
+        ]
     lines += ["", "all rows (CPU seconds: min and median of the samples):", ""]
     cols = ("case", "model", "cpus", "acquisitions", "events", "cpu_s_min", "cpu_s_median",
             "us_per_acq", "us_per_acq_median", "lock_util")
@@ -387,15 +458,21 @@ def write_csv(rows: list[dict[str, Any]], rat: dict[str, Any], out: Path) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m reproduce.perf.speed",
-                                 description="Time the simulator against SimPy, salabim, "
-                                             "its bare engine and the pure-Python floor.")
+                                 description="Time the simulator (both builds) against SimPy, "
+                                             "salabim, its bare engine and the pure-Python "
+                                             "floor.")
     ap.add_argument("--reps", type=int, default=REPS,
                     help=f"interleaved rounds; the minimum is kept (default {REPS})")
     ap.add_argument("--horizon", type=int, default=HORIZON,
                     help=f"simulated cycles per synthetic run (default {HORIZON:,})")
     ap.add_argument("--no-compiled", action="store_true",
                     help="do not time the compiled build even if it is built")
-    ap.add_argument("--quick", action="store_true", help="short runs, 2 rounds (a smoke test)")
+    ap.add_argument("--no-whole", action="store_true",
+                    help="do not time the whole processes (reproduce simulate against a SimPy "
+                         "script)")
+    ap.add_argument("--quick", action="store_true",
+                    help="short runs, 2 rounds, whole processes of 1/100 the cycles once "
+                         "(a smoke test)")
     ap.add_argument("--out", type=Path, default=OUT, help="CSV to write")
     a = ap.parse_args(argv)
     if a.reps < 1 or a.horizon < 4:
@@ -409,7 +486,11 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     rows, rat = measure(horizon=horizon, reps=reps, compiled=not a.no_compiled,
                         log=lambda m: print(m, file=sys.stderr, flush=True))
-    print(report(rows, rat, horizon, reps, time.perf_counter() - t))
+    whole = None
+    if not (a.no_whole or a.no_compiled):
+        whole = whole_process(WHOLE_HORIZON // 100, 1) if a.quick else whole_process()
+        rat["whole_process_speedup_vs_simpy"] = whole["speedup"]
+    print(report(rows, rat, horizon, reps, time.perf_counter() - t, whole))
     write_csv(rows, rat, a.out)
     print(f"\nwrote {a.out}")
     return 0

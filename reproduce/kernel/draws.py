@@ -1,0 +1,119 @@
+"""The random draws of the lock code, without a numpy call per draw.
+
+A release that hands a lock over decides in what order the waiters'
+requests reach the bus (``Spinlock._order``: ``rng.permutation(w)``) and,
+for test-and-set and back-off, draws a bounded integer (``rng.integers(n)``).
+Each such numpy call costs about 1-3 µs, more than the rest of an
+acquisition in the compiled build; with many CPUs nearly every release
+makes one.
+
+:class:`Draws` gives the same numbers as numpy's ``Generator`` (PCG64) does
+for these two calls, bit for bit and in the same order, from the generator's
+raw 64-bit outputs drawn a block at a time.  It follows numpy's C code
+(``numpy/random/src/distributions/distributions.c``): a 32-bit draw takes
+the low half of a 64-bit output and keeps the high half for the next one
+(``pcg64_next32``); ``permutation(n)`` is a Fisher-Yates shuffle of
+``arange(n)`` whose swap index is ``random_interval`` (a masked 32-bit draw,
+rejected while above the bound); ``integers(n)`` is Lemire's bounded draw
+(``buffered_bounded_lemire_uint32``).  ``tests/test_spinlock.py`` checks it
+against numpy on long mixed sequences.  The generator must not be used
+directly once a ``Draws`` reads it: its state runs ahead by up to a block.
+"""
+from __future__ import annotations
+
+from typing import Any, Final
+
+BLOCK: Final = 256               # 64-bit outputs drawn per numpy call
+MASK32: Final = 0xFFFFFFFF
+
+
+class Draws:
+    """``permutation(n)`` and ``integers(n)`` of numpy Generator *gen*."""
+
+    __slots__ = ("_bits", "_raw", "_next", "_half", "_has_half")
+
+    def __init__(self, gen: Any) -> None:
+        self._bits: Any = gen.bit_generator
+        state = self._bits.state
+        if state["bit_generator"] != "PCG64":
+            raise ValueError(f"Draws follows PCG64, not {state['bit_generator']}")
+        # A 32-bit half the generator may already hold for its next draw.
+        self._has_half = bool(state["has_uint32"])
+        self._half = int(state["uinteger"])
+        self._raw: list[int] = []
+        self._next = 0
+
+    def _next64(self) -> int:
+        i = self._next
+        if i == len(self._raw):
+            self._raw = self._bits.random_raw(BLOCK).tolist()
+            i = 0
+        self._next = i + 1
+        return self._raw[i]
+
+    def _next32(self) -> int:
+        if self._has_half:
+            self._has_half = False
+            return self._half
+        v = self._next64()
+        self._has_half = True
+        self._half = v >> 32
+        return v & MASK32
+
+    def _interval(self, top: int) -> int:
+        """A number in [0, *top*] (``random_interval``, *top* < 2**32)."""
+        if top == 0:
+            return 0
+        mask = top
+        mask |= mask >> 1
+        mask |= mask >> 2
+        mask |= mask >> 4
+        mask |= mask >> 8
+        mask |= mask >> 16
+        v = self._next32() & mask
+        while v > top:
+            v = self._next32() & mask
+        return v
+
+    def permutation(self, n: int) -> list[int]:
+        """``list(gen.permutation(n))``."""
+        if not 0 <= n <= MASK32:
+            raise ValueError(f"permutation({n}): n must be in [0, 2**32)")
+        out = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = self._interval(i)
+            out[i], out[j] = out[j], out[i]
+        return out
+
+    def integers(self, n: int) -> int:
+        """``int(gen.integers(n))``: a number in [0, *n*)."""
+        if not 1 <= n <= MASK32:
+            raise ValueError(f"integers({n}): n must be in [1, 2**32)")
+        if n == 1:
+            return 0
+        m = self._next32() * n
+        low = m & MASK32
+        if low < n:
+            threshold = (MASK32 - (n - 1)) % n
+            while low < threshold:
+                m = self._next32() * n
+                low = m & MASK32
+        return m >> 32
+
+
+# The lock code is called with the kernel's Draws or (by experiments that
+# drive a lock directly) a numpy Generator; the compiled build calls Draws
+# directly.
+
+def permutation(rng: Any, n: int) -> list[int]:
+    """``rng.permutation(n)`` as a list of ints, for a Draws or a Generator."""
+    if isinstance(rng, Draws):
+        return rng.permutation(n)
+    return [int(i) for i in rng.permutation(n)]
+
+
+def integer_below(rng: Any, n: int) -> int:
+    """``int(rng.integers(n))``, for a Draws or a Generator."""
+    if isinstance(rng, Draws):
+        return rng.integers(n)
+    return int(rng.integers(n))
