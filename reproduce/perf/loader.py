@@ -33,9 +33,9 @@ MANIFEST = "manifest.json"
 # its one line without probing the compiler again.  A build removes it.
 NOT_BUILT = "not-built.txt"
 # The Python sources' CPU time per lock acquisition over the compiled
-# build's: `make speed`, the 2-CPU synthetic giant lock, as quoted in
-# docs/performance.md.  The notices below name it.
-SLOWER = 4.4
+# build's: `make speed`, the 2-CPU ideal synthetic giant lock (6.84 against
+# 1.36 µs in the run docs/performance.md quotes).  The notices name it.
+SLOWER = 5.0
 
 
 def builds_dir() -> Path:
