@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +13,9 @@ import reproduce.perf.fast as fast
 from reproduce.version import ROOT, model_version
 
 mypy_api = pytest.importorskip("mypy.api")
-needs_cc = pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")),
-                              reason="no C compiler for mypyc")
+# mypyc and a C compiler that works (CC=/bin/false is there but does not)
+PROBLEM = fast.compiler_problem()
+needs_cc = pytest.mark.skipif(PROBLEM is not None, reason=f"no compiled build: {PROBLEM}")
 
 # Scenarios run by both builds; their results must be the same bytes: every
 # lock design on the paper workload, every spinlock algorithm on both
