@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +13,9 @@ import reproduce.perf.fast as fast
 from reproduce.version import ROOT, model_version
 
 mypy_api = pytest.importorskip("mypy.api")
-needs_cc = pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")),
-                              reason="no C compiler for mypyc")
+# mypyc and a C compiler that works (CC=/bin/false is there but does not)
+PROBLEM = fast.compiler_problem()
+needs_cc = pytest.mark.skipif(PROBLEM is not None, reason=f"no compiled build: {PROBLEM}")
 
 # Scenarios run by both builds; their results must be the same bytes: every
 # lock design on the paper workload, every spinlock algorithm on both
@@ -208,3 +208,24 @@ def test_prune_keeps_only_the_current_version(tmp_path, monkeypatch):
     assert fast.prune() == 2
     assert [d.name for d in tmp_path.iterdir()] == [model_version()]
     assert fast.main(["prune"]) == 0 and fast.prune() == 0
+
+
+def test_a_notebook_kernel_says_nothing(tmp_path):
+    """In a Jupyter kernel the notice is left out: a notebook's outputs must
+    not depend on whether the machine compiled the model."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import reproduce.perf.fast as f\nfrom reproduce.bench.run import simulate\n"
+        "print(f.compiled())")]
+    env = dict(os.environ, REPRODUCE_COMPILED="", REPRODUCE_COMPILED_DIR=str(tmp_path))
+    old = dict(os.environ)
+    os.environ.update(env)            # the kernel inherits this process's environment
+    try:
+        nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    assert nb.cells[0].outputs == [{"output_type": "stream", "name": "stdout",
+                                    "text": "False\n"}]

@@ -180,8 +180,8 @@ class BrokenTAS(S.TAS):
     """Test-and-set that ignores what its XCHG read: whoever arrives takes
     the lock."""
 
-    def arrive(self, cpu):
-        ops = S.Ops()
+    def arrive(self, cpu, ops=None):
+        ops = S.counting(ops)
         ops.rmw(self.line, cpu)
         self.word = 1
         self.holder = cpu

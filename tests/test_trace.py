@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -30,6 +29,7 @@ from reproduce.machine.cpu import MODE_NAMES, CPU, RecordingCPU
 from reproduce.machine.engine import Engine
 from reproduce.machine.memory import PhysicalMemory
 from reproduce.params import load
+from reproduce.perf import fast
 from reproduce.report import trace as T
 from reproduce.report.timeline import timeline, timeline_pair
 from reproduce.version import ROOT
@@ -495,12 +495,11 @@ print(json.dumps({"compiled": fast.compiled(), "rec": k.recording()}, sort_keys=
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")), reason="no C compiler")
+@pytest.mark.skipif(fast.compiler_problem() is not None, reason="no working C compiler")
 def test_compiled_build_records_the_same():
     """mypyc compiles the recording CPU and the recorder with the kernel:
     the recording is the same there."""
     pytest.importorskip("mypyc")
-    import reproduce.perf.fast as fast
     builds = fast.build().parent       # the current build (make venv's), made if missing
     out = {}
     for compiled in (True, False):

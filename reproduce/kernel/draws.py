@@ -30,35 +30,28 @@ MASK32: Final = 0xFFFFFFFF
 class Draws:
     """``permutation(n)`` and ``integers(n)`` of numpy Generator *gen*."""
 
-    __slots__ = ("_bits", "_raw", "_next", "_half", "_has_half")
+    __slots__ = ("_bits", "_halves", "_next")
 
     def __init__(self, gen: Any) -> None:
         self._bits: Any = gen.bit_generator
         state = self._bits.state
         if state["bit_generator"] != "PCG64":
             raise ValueError(f"Draws follows PCG64, not {state['bit_generator']}")
-        # A 32-bit half the generator may already hold for its next draw.
-        self._has_half = bool(state["has_uint32"])
-        self._half = int(state["uinteger"])
-        self._raw: list[int] = []
+        # The 32-bit draws to come, in the order numpy takes them: the half
+        # the generator may already hold, then each 64-bit output's low and
+        # high half.  (As halves they stay small ints, which the compiled
+        # build keeps unboxed.)
+        self._halves: list[int] = [int(state["uinteger"])] if state["has_uint32"] else []
         self._next = 0
 
-    def _next64(self) -> int:
+    def _next32(self) -> int:
         i = self._next
-        if i == len(self._raw):
-            self._raw = self._bits.random_raw(BLOCK).tolist()
+        if i == len(self._halves):
+            raw = self._bits.random_raw(BLOCK)
+            self._halves = raw.astype("<u8").view("<u4").tolist()   # low, high, low, ...
             i = 0
         self._next = i + 1
-        return self._raw[i]
-
-    def _next32(self) -> int:
-        if self._has_half:
-            self._has_half = False
-            return self._half
-        v = self._next64()
-        self._has_half = True
-        self._half = v >> 32
-        return v & MASK32
+        return self._halves[i]
 
     def _interval(self, top: int) -> int:
         """A number in [0, *top*] (``random_interval``, *top* < 2**32)."""

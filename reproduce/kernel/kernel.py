@@ -55,7 +55,7 @@ from .profile import ProfileKeys
 from .proc import CALL, EXIT, RUN, SLEEP, SPAWN, THREAD, TOUCH, Process, Thread
 from .record import Recorder
 from .sched import ReadyQueue
-from .spinlock import Spinlock
+from .spinlock import Ops, Spinlock
 from .vm import MemoryManager
 
 BUILDS = ("up", "mp")
@@ -93,6 +93,7 @@ class Kernel:
         self.s = dict(sched)
         self.rng = rng
         self.draws = Draws(rng)      # the lock code's draws, as numpy gives them
+        self._ops = Ops()            # the lock code's counters, read at once after each call
         self.mm = mm
         self.debug = debug
         sw = {"readyq_bounce": True, "kernel_data_bounce": True}
@@ -369,7 +370,7 @@ class Kernel:
         held_by = lock.holder
         traffic = self.traffic
         traffic.count_spinning(lock)
-        ops = lock.arrive(core.id)
+        ops = lock.arrive(core.id, self._ops)
         lock.transactions += ops.transactions
         self.watch.trap(core, lock, held_by)
         if lock.holder == core.id:
@@ -473,7 +474,7 @@ class Kernel:
         now = self.engine.now
         traffic = self.traffic
         traffic.count_spinning(lock)
-        nxt, ops, idle = lock.release(core.id, self.draws, now)
+        nxt, ops, idle = lock.release(core.id, self.draws, now, self._ops)
         lock.transactions += ops.transactions
         if nxt is None:
             return

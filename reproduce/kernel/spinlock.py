@@ -97,9 +97,14 @@ class Ops:
     __slots__ = ("transfers", "misses", "locked", "other_transfers", "other_misses", "on_path")
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> Ops:
+        """Back to no operations, on the path (returns itself)."""
         self.transfers = self.misses = self.locked = 0
         self.other_transfers = self.other_misses = 0
         self.on_path = True
+        return self
 
     def read(self, line: CacheLine, cpu: int) -> None:
         r = line.read(cpu)
@@ -145,13 +150,20 @@ class Ops:
         return self.transfers * transfer + self.misses * memory + self.locked * rmw
 
 
+def counting(ops: Ops | None) -> Ops:
+    """The counters a piece of lock code counts in: *ops* cleared, or new."""
+    return Ops() if ops is None else ops.clear()
+
+
 class Spinlock:
     """Base of the algorithms: a lock named *name* whose word is ``line``.
 
     ``arrive(cpu)`` runs the acquire code's first pass: the CPU owns the lock
     afterwards (``holder == cpu``) or is a waiter.  ``release(cpu, rng, now)``
     runs the release and the waiters' reaction up to the next owner's
-    acquiring operation.  Both return the :class:`Ops` they performed.
+    acquiring operation.  Both return the :class:`Ops` they performed: new
+    counters, or the caller's own *ops* cleared first (the kernel passes
+    one object it reads at once, instead of an allocation per call).
     ``rows`` is its lock_stat, one row per (entry point, CPU)."""
 
     kind = "base"
@@ -182,10 +194,11 @@ class Spinlock:
         self.backoff_cap = max(self.backoff_base, int(backoff_cap))
 
     # -- the algorithm ------------------------------------------------------
-    def arrive(self, cpu: int) -> Ops:
+    def arrive(self, cpu: int, ops: Ops | None = None) -> Ops:
         raise NotImplementedError
 
-    def release(self, cpu: int, rng: Any, now: int) -> tuple[int | None, Ops, int]:
+    def release(self, cpu: int, rng: Any, now: int,
+                ops: Ops | None = None) -> tuple[int | None, Ops, int]:
         """Release by *cpu*: returns the next owner (None: the lock is free),
         the ops from the releasing store to the next owner's acquiring
         operation (on the path) and after it (``others``), and the cycles the
@@ -290,8 +303,8 @@ class TAS(Spinlock):
         super().__init__(name)
         self.word = 0
 
-    def arrive(self, cpu: int) -> Ops:
-        ops = Ops()
+    def arrive(self, cpu: int, ops: Ops | None = None) -> Ops:
+        ops = counting(ops)
         ops.rmw(self.line, cpu)                 # XCHG
         if self.word == 0:
             self.word = 1
@@ -306,8 +319,9 @@ class TAS(Spinlock):
         w = len(self.waiters)
         return w - 1 if w >= 2 else 0
 
-    def release(self, cpu: int, rng: Any, now: int) -> tuple[int | None, Ops, int]:
-        ops = Ops()
+    def release(self, cpu: int, rng: Any, now: int,
+                ops: Ops | None = None) -> tuple[int | None, Ops, int]:
+        ops = counting(ops)
         w = len(self.waiters)
         if w == 0:
             ops.write(self.line, cpu)
@@ -340,8 +354,8 @@ class TTAS(TAS):
 
     kind = "ttas"
 
-    def arrive(self, cpu: int) -> Ops:
-        ops = Ops()
+    def arrive(self, cpu: int, ops: Ops | None = None) -> Ops:
+        ops = counting(ops)
         ops.read(self.line, cpu)
         if self.word == 0:
             ops.rmw(self.line, cpu)             # XCHG
@@ -354,11 +368,11 @@ class TTAS(TAS):
     def spinning_requests(self) -> int:
         return 0
 
-    def _race(self, cpu: int, racers: list[int]) -> tuple[int, Ops]:
+    def _race(self, cpu: int, racers: list[int], ops: Ops | None) -> tuple[int, Ops]:
         """The releasing store, then *racers* (in bus order) re-read, see 0
         and XCHG; the first reader's XCHG queues behind the other reads and
         wins; the others' XCHGs fail and they re-read the word."""
-        ops = Ops()
+        ops = counting(ops)
         ops.write(self.line, cpu)               # word = 0: invalidates the copies
         self.word = 0
         for s in racers:
@@ -373,14 +387,15 @@ class TTAS(TAS):
             ops.read(self.line, s)              # back to spinning on a copy
         return nxt, ops
 
-    def release(self, cpu: int, rng: Any, now: int) -> tuple[int | None, Ops, int]:
+    def release(self, cpu: int, rng: Any, now: int,
+                ops: Ops | None = None) -> tuple[int | None, Ops, int]:
         if not self.waiters:
-            ops = Ops()
+            ops = counting(ops)
             ops.write(self.line, cpu)
             self.word = 0
             self.holder = None
             return None, ops, 0
-        nxt, ops = self._race(cpu, self._order(rng, self.waiters))
+        nxt, ops = self._race(cpu, self._order(rng, self.waiters), ops)
         self.waiters.remove(nxt)
         self.holder = nxt
         return nxt, ops, 0
@@ -402,16 +417,17 @@ class TTASBackoff(TTAS):
     # the two zero-argument super() calls made an uncontended acquire and
     # release about 14 % dearer (interpreter instructions counted).
 
-    def arrive(self, cpu: int) -> Ops:
-        ops = TTAS.arrive(self, cpu)
+    def arrive(self, cpu: int, ops: Ops | None = None) -> Ops:
+        ops = TTAS.arrive(self, cpu, ops)
         if self.holder != cpu:
             self.window[cpu] = self.backoff_base
             self.until[cpu] = 0              # spins on its copy at once
         return ops
 
-    def release(self, cpu: int, rng: Any, now: int) -> tuple[int | None, Ops, int]:
+    def release(self, cpu: int, rng: Any, now: int,
+                ops: Ops | None = None) -> tuple[int | None, Ops, int]:
         if not self.waiters:
-            return TTAS.release(self, cpu, rng, now)
+            return TTAS.release(self, cpu, rng, now, ops)
         spinning = [c for c in self.waiters if self.until[c] <= now]
         idle = 0
         if not spinning:
@@ -419,7 +435,7 @@ class TTASBackoff(TTAS):
             first = min(self.waiters, key=lambda c: (self.until[c], c))
             idle = self.until[first] - now
             spinning = [first]
-        nxt, ops = self._race(cpu, self._order(rng, spinning))
+        nxt, ops = self._race(cpu, self._order(rng, spinning), ops)
         path = idle + (ops.transfers * self.transfer_cycles)
         for c in spinning:
             if c != nxt:                     # lost: back off
@@ -445,11 +461,13 @@ class Ticket(Spinlock):
         super().__init__(name)
         self.next = 0
         self.now_serving = 0
-        self.ticket: dict[int, int] = {}
+        self.ticket: list[int] = []          # each CPU's ticket by CPU id (NOBODY: none)
 
-    def arrive(self, cpu: int) -> Ops:
-        ops = Ops()
+    def arrive(self, cpu: int, ops: Ops | None = None) -> Ops:
+        ops = counting(ops)
         ops.rmw(self.line, cpu)                 # XADD: invalidates the spinners' copies
+        while len(self.ticket) <= cpu:
+            self.ticket.append(NOBODY)
         my = self.ticket[cpu] = self.next
         self.next += 1
         ops.read(self.line, cpu)                # now_serving: a hit after the XADD
@@ -459,11 +477,12 @@ class Ticket(Spinlock):
         self._take_or_wait(cpu, my == self.now_serving)
         return ops
 
-    def release(self, cpu: int, rng: Any, now: int) -> tuple[int | None, Ops, int]:
-        ops = Ops()
+    def release(self, cpu: int, rng: Any, now: int,
+                ops: Ops | None = None) -> tuple[int | None, Ops, int]:
+        ops = counting(ops)
         ops.write(self.line, cpu)               # now_serving++
         self.now_serving += 1
-        del self.ticket[cpu]
+        self.ticket[cpu] = NOBODY
         if not self.waiters:
             self.holder = None
             return None, ops, 0
@@ -479,14 +498,15 @@ class Ticket(Spinlock):
 
     def check(self) -> None:
         super().check()
-        inside = [c for c, t in self.ticket.items() if t == self.now_serving]
+        held = {c: t for c, t in enumerate(self.ticket) if t != NOBODY}
+        inside = [c for c, t in held.items() if t == self.now_serving]
         if len(inside) > 1 or (inside and inside[0] != self.holder) or \
                 (not inside and self.holder is not None):
             raise InvariantError(f"lock {self.name}: now_serving {self.now_serving}, tickets "
-                                 f"{self.ticket}, holder {self.holder}")
-        if self.next - self.now_serving != len(self.ticket):
+                                 f"{held}, holder {self.holder}")
+        if self.next - self.now_serving != len(held):
             raise InvariantError(f"lock {self.name}: {self.next - self.now_serving} tickets "
-                                 f"out, {len(self.ticket)} CPUs have one")
+                                 f"out, {len(held)} CPUs have one")
 
 
 class MCS(Spinlock):
@@ -525,13 +545,14 @@ class MCS(Spinlock):
             ops.read(me, cpu)                   # spin on my own node
         return pred
 
-    def arrive(self, cpu: int) -> Ops:
-        ops = Ops()
+    def arrive(self, cpu: int, ops: Ops | None = None) -> Ops:
+        ops = counting(ops)
         self._take_or_wait(cpu, self._enqueue(cpu, ops) == NOBODY)
         return ops
 
-    def release(self, cpu: int, rng: Any, now: int) -> tuple[int | None, Ops, int]:
-        ops = Ops()
+    def release(self, cpu: int, rng: Any, now: int,
+                ops: Ops | None = None) -> tuple[int | None, Ops, int]:
+        ops = counting(ops)
         ops.read(self.node(cpu), cpu)           # me->next
         nxt = self.succ.pop(cpu)
         if nxt == NOBODY:
@@ -585,8 +606,8 @@ class QSpinlock(MCS):
                 return c
         return NOBODY
 
-    def arrive(self, cpu: int) -> Ops:
-        ops = Ops()
+    def arrive(self, cpu: int, ops: Ops | None = None) -> Ops:
+        ops = counting(ops)
         ops.rmw(self.line, cpu)                 # CMPXCHG 0 -> locked
         if self.holder is None and self.pending == NOBODY and self.tail == NOBODY:
             self.holder = cpu
@@ -606,8 +627,9 @@ class QSpinlock(MCS):
             ops.read(self.line, s)              # the word changed under them
         return ops
 
-    def release(self, cpu: int, rng: Any, now: int) -> tuple[int | None, Ops, int]:
-        ops = Ops()
+    def release(self, cpu: int, rng: Any, now: int,
+                ops: Ops | None = None) -> tuple[int | None, Ops, int]:
+        ops = counting(ops)
         ops.write(self.line, cpu)               # smp_store_release(locked, 0)
         if self.pending != NOBODY:
             nxt = self.pending

@@ -216,7 +216,7 @@ def build_if_possible(root: Path | None = None) -> bool:
     if problem is not None:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / NOT_BUILT).write_text(problem + "\n")
-        print(sources_notice(f"not compiled ({problem})",
+        print(sources_notice(f"not compiled: {problem}",
                              "until a C compiler is installed and 'make fast' run"), flush=True)
         return False
     print(f"compiling the model's hot modules with mypyc, once per model version "
