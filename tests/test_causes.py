@@ -68,11 +68,18 @@ def test_background_as_a_rate_halves_the_kernel_work_and_fixed_work_keeps_it():
 
 
 def test_fixed_work_is_the_same_on_one_cpu_and_two():
-    """The start-up threads make fixed_calls() calls whatever the CPUs."""
+    """The start-up threads make fixed_calls() calls whatever the CPUs: the
+    work is sized from the UP run's estimate on one CPU and on two alike."""
+    from reproduce.bench.scenario import build_params, up_run_estimate
     calls = {}
     for cpus in (1, 2):
-        r = run(cpus, bg_fixed_share=1.0)
-        calls[cpus] = r.counters["entries"]
+        kw = dict(kernel="up") if cpus == 1 else {}
+        s = Scenario(cpus=cpus, calibrated=False, overrides={**SHORT, "bg_fixed_share": 1.0},
+                     **kw)
+        c, w = build_params(s)
+        tick = c["clock_hz"] // w["timer_hz"]
+        calls[cpus] = W.fixed_calls(w, up_run_estimate(s, c, w) / tick)
+    assert calls[1] == calls[2] > 0
     w = {"bg_fixed_share": 1.0, "timer_hz": 100, "threads": 100, "active_fraction": 0.3,
          "period_ms": [10, 20, 50, 100, 200], "manager_period_ms": 10, "spawn_hz": 20.0,
          "calls_per_wakeup": 4.0}
