@@ -83,7 +83,8 @@ RANGES: dict[str, tuple[float, float]] = {
     **{k: COST for k in ("trap", "locked_rmw", "rdtsc", "line_transfer", "memory_access",
                          "page_walk", "context_switch", "cr3_load", "page_fault", "page_alloc",
                          "pgdir_copy", "timer_insert", "cache_refill", "ipi_send",
-                         "ipi_receive", "mp_entry_overhead", "tick_cycles", "call_cycles")},
+                         "ipi_receive", "pte_update", "mp_entry_overhead", "tick_cycles",
+                         "call_cycles")},
     "kernel_bus_rate": (0, 1), "bus_queue_depth": (1, 64), "backoff_base": (1, 10_000_000),
     "backoff_cap": (1, 100_000_000),
     "processes": (0, 64), "work_cycles": (1, 100_000_000_000), "iteration_cycles": (1, 1e9),
@@ -95,6 +96,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "bg_user_cycles": (1, 100_000_000), "irq_hz": (0, 1_000_000), "irq_cycles_ratio": (0, 100),
     "manager_period_ms": (1, 1_000_000),
     "spawn_hz": (0, 1000), "spawn_heap_prob": (0, 1), "spawn_pages": (0, 1000),
+    "repl_table_pages": (0, 100_000), "repl_table_areas": (1, 64), "repl_write_prob": (0, 1),
+    "repl_seal_prob": (0, 1),
     "irq_burst": (1, 1000), "irq_burst_gap": (0, 10_000_000), "undeferrable_share": (-1, 0.95),
     "loop_bus_misses": (0, 1000), "kernel_bus_share": (0, 1), "user_bus_share": (0, 1),
     "fsb_hz": (1_000_000, 10_000_000_000), "fsb_line_clocks": (1, 1000),
@@ -118,7 +121,7 @@ INTEGER_KEYS = frozenset(k for k in RANGES if k not in (
     "kernel_bus_rate", "timer_phase_skew", "active_fraction", "calls_per_wakeup",
     "irq_hz", "irq_cycles_ratio", "spawn_hz", "spawn_heap_prob", "irq_burst",
     "undeferrable_share", "loop_bus_misses", "kernel_bus_share", "user_bus_share",
-    "bg_fixed_share"))
+    "bg_fixed_share", "repl_write_prob", "repl_seal_prob"))
 
 
 def spec(key: str, default: Any) -> Spec:

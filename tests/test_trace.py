@@ -21,6 +21,7 @@ from PIL import Image
 
 from reproduce.errors import ConfigError, InvariantError
 from reproduce.kernel.forward import kernel_class
+from reproduce.kernel import sched
 from reproduce.kernel.locking import POLICIES, LockPolicy, make_policy
 from reproduce.kernel.proc import RUN, SPAWN
 from reproduce.kernel.record import check_recording
@@ -90,7 +91,7 @@ def paper_kernel(cpus=2, lock="giant", kind="tas", seed=0, window=WINDOW, debug=
         bench.append(k.create_process(f"bench{i}", "benchmark", prog, int(w["priority"]),
                                       container=mm.container_create(), cpu=home))
     k.wait_for(bench)
-    k.admit()
+    sched.admit(k)
     return k, t0
 
 

@@ -566,3 +566,27 @@ def test_e6_scenario_is_deterministic_and_counts_lazy_events():
         run_scenario(2, p_kernel=1.5)
     with pytest.raises(ConfigError, match="max_cpus"):
         e6_memory(0)
+
+
+def test_write_to_a_tracked_page_makes_it_writable_again_lazily():
+    # A checkpoint seals a page (read-only, writes tracked); CPU 1 reads it
+    # while sealed; CPU 0's write faults and the handler upgrades the page
+    # without an IPI; CPU 1's write then takes one ignored stale-TLB fault.
+    mm, (c0, c1) = machine(2)
+    c = mm.container_create()
+    mm.switch(c0, c)
+    mm.make_multithreaded(c, c0)
+    mm.switch(c1, c)
+    va = UHEAP_BASE + 0x2010
+    mm.access(c0, c, va)
+    r = mm.protect(c, va, writable=False, cpu=c0, track=True)
+    assert r.changed and r.ipis_sent == 1 and r.shot == (1,)
+    mm.access(c1, c, va, write=False)
+    assert mm.access(c0, c, va, write=True) == [Fault("wp-upgrade", va, 0)]
+    assert mm.stats()["ipis_avoided"] == 1 and mm.stats()["faults_wp"] == 1
+    assert va & ~(PGSIZE - 1) not in c.tracked
+    assert mm.access(c1, c, va, write=True) == [Fault("stale-tlb", va, 1)]
+    # Untracked again: a later seal without tracking is a violation on write.
+    mm.protect(c, va, writable=False, cpu=c0)
+    with pytest.raises(ConfigError, match="protection violation"):
+        mm.access(c0, c, va, write=True)

@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..kernel.forward import kernel_class
 from ..kernel.kernel import Kernel
+from ..kernel import sched
 from ..kernel.locking import make_policy
 from ..machine.engine import Engine
 from ..machine.memory import PhysicalMemory
@@ -115,7 +116,7 @@ def run_paper(s: Scenario, k: Kernel, w, ss: np.random.SeedSequence) -> Result:
         W.start_fixed_work(k, w, np.random.SeedSequence(s.seed, spawn_key=(13,)),
                            up_run_estimate(s, k.c, w), with_containers=k.mm is not None)
     k.wait_for(bench)
-    k.admit()
+    sched.admit(k)
     limit = t0 + run_cycles(s, w)
     engine.run(until=limit)
     end = k.done_at if k.done_at is not None else engine.now

@@ -24,7 +24,12 @@ block forever.  One active thread is the cluster manager: every
 ``spawn_hz`` a second, that
 touch ``spawn_pages`` stack pages (page faults), make two calls and exit.
 The database replication process is multithreaded (four threads in one
-container), which exercises section 3.3 on the MP build.
+container), which exercises section 3.3 on the MP build: its threads share a
+replicated table (``repl_table_pages`` pages over ``repl_table_areas`` 4 MiB
+areas) that they read, write and now and then seal (read-only, writes
+tracked), so full runs see the spurious PDE faults, the stale-TLB faults,
+the shootdown IPIs the lazy TLB avoids and those a seal must send
+(:func:`replicated_table`).
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ import numpy as np
 
 from ..kernel.image import UHEAP_BASE, USTACK_TOP
 from ..machine.memory import PGSIZE
-from ..kernel.proc import CALL, EXIT, RUN, SLEEP, SPAWN, THREAD, TOUCH
+from ..kernel.proc import CALL, EXIT, PROTECT, RUN, SLEEP, SPAWN, THREAD, TOUCH
 
 FOREVER = 1 << 40                 # a period no run reaches: "blocks forever"
 SUBSYS_CYCLE = ("db", "io", "ipc", "db", "memory", "ipc")
@@ -103,10 +108,10 @@ def dynamic_process(rng: np.random.Generator, w) -> Iterator:
     exit."""
     user, kernel = w["bg_user_cycles"], w["bg_kernel_cycles"]
     for page in range(1, int(w["spawn_pages"]) + 1):
-        yield (TOUCH, USTACK_TOP - (page + 1) * PGSIZE)
+        yield (TOUCH, USTACK_TOP - (page + 1) * PGSIZE, True)
         yield (RUN, _exp(rng, user))
     if rng.random() < w["spawn_heap_prob"]:
-        yield (TOUCH, UHEAP_BASE)
+        yield (TOUCH, UHEAP_BASE, True)
     for _ in range(2):
         yield (CALL, _exp(rng, kernel), "db")
         yield (RUN, _exp(rng, user))
@@ -182,13 +187,69 @@ def cluster_manager(rng: np.random.Generator, w, child_seeds: Iterator) -> Itera
         yield (CALL, _exp(rng, kernel), "proc")
 
 
+# The replicated table lives in the replication container's heap, its pages
+# spread over ``repl_table_areas`` 4 MiB areas (one page directory entry each).
+REPL_TABLE = UHEAP_BASE
+AREA = 1024 * PGSIZE
+
+
+def table_va(page: int, areas: int) -> int:
+    """Virtual address of page *page* of the replicated table: pages go to
+    the *areas* areas in turn, so the table's areas are faulted in one by
+    one as the run touches them."""
+    return REPL_TABLE + (page % areas) * AREA + (page // areas) * PGSIZE
+
+
+def replicated_table(acts: Iterator, rng: np.random.Generator, w) -> Iterator:
+    """A replication thread's work on the replicated table, woven into its
+    own program *acts* (a :func:`system_thread`): each user run works on a
+    uniform table page, read before the run and, with probability
+    ``repl_write_prob``, written after it.  After each wake-up, with
+    probability ``repl_seal_prob``, the thread seals a page it has seen (a
+    checkpoint, PROTECT read-only with writes tracked: a downgrade, which
+    needs a TLB-shootdown IPI to every other CPU whose TLB may hold the
+    page).  The next write to a sealed page faults and the kernel makes it
+    writable again: an upgrade, which the MP kernel does lazily, so a CPU
+    that read the page while it was sealed keeps a stale read-only TLB entry
+    and faults once when it writes (section 3.3).  *rng* is a stream of the
+    thread's own, so its runs and calls are those of the thread without the
+    table."""
+    pages, areas = int(w["repl_table_pages"]), int(w["repl_table_areas"])
+    write_p, seal_p = float(w["repl_write_prob"]), float(w["repl_seal_prob"])
+    seen: list[int] = []             # pages this thread has touched (so mapped)
+    for act in acts:
+        if act[0] != RUN:
+            yield act
+            if act[0] == SLEEP and seen and rng.random() < seal_p:
+                yield (PROTECT, seen[int(rng.integers(len(seen)))], False)
+            continue
+        va = table_va(int(rng.integers(pages)), areas)
+        yield (TOUCH, va, False)
+        seen.append(va)
+        yield act
+        if rng.random() < write_p:
+            yield (TOUCH, va, True)
+
+
+def replication_thread(rng: np.random.Generator, w, period: int, phase: int,
+                       table: np.random.SeedSequence) -> Iterator:
+    """One thread of the replication process: an active system thread that
+    also works on the replicated table (``repl_table_pages`` > 0)."""
+    acts = system_thread(rng, period, phase, w)
+    if int(w["repl_table_pages"]) <= 0:
+        return acts
+    return replicated_table(acts, np.random.default_rng(table), w)
+
+
 def replication_process(rng: np.random.Generator, w, period: int, phase: int,
-                        streams: list) -> Iterator:
+                        streams: list, tables: list) -> Iterator:
     """The multithreaded replication process: start three helper threads,
-    then act as an active system thread itself."""
+    then act as an active system thread itself; all four share the
+    replicated table (*tables*: each thread's seed for its accesses)."""
     for i, s in enumerate(streams):
-        yield (THREAD, f"repl.{i + 1}", system_thread(np.random.default_rng(s), period, phase, w))
-    yield from system_thread(rng, period, phase, w)
+        prog = replication_thread(np.random.default_rng(s), w, period, phase, tables[i + 1])
+        yield (THREAD, f"repl.{i + 1}", prog)
+    yield from replication_thread(rng, w, period, phase, tables[0])
 
 
 # The longest phase a draw gives, in cycles: far beyond any run (the
@@ -290,9 +351,11 @@ def start_system(kernel, w, seed_seq: np.random.SeedSequence, with_containers: b
         period = periods[0]
         phase = 0 if w["wake_together"] else int(rng.integers(period))
         helpers = [next(seeds) for _ in range(3)]
+        # The table accesses' own streams: the threads' calls stay the same.
+        tables = [np.random.SeedSequence(seed_seq.entropy, spawn_key=(8, i)) for i in range(4)]
         kernel.create_process("replication", "static-replicated",
                               replication_process(np.random.default_rng(next(seeds)), w,
-                                                  period, phase, helpers),
+                                                  period, phase, helpers, tables),
                               priority=prio, container=container())
         made = 2 + 3
     for i in range(int(w["poll_threads"])):

@@ -20,13 +20,13 @@ from .beyond import (DESIGNS, LOCK_DESIGNS, SCALING_CPUS, l1_lock_validation, l2
 from .observables import kernel_work_ratio, paper_kernel_work_ratio, user_split
 from .paper import (SEEDS, STATUSES, e1_irq_routing, e1_lock_profile, e2_sensitivity,
                     e2_speedup, e3_mp_on_up, e4_affinity, e5_priority_timeslice, e6_cpulocal,
-                    e6_memory,
-                    e7_call_interval, paper_claims, paper_range, paper_table1, summary_table,
+                    e6_lazy_tlb, e6_memory, e7_call_interval, paper_claims, paper_range, paper_table1, summary_table,
                     table1_comparison)
 
 __all__ = ["DESIGNS", "LOCK_DESIGNS", "SCALING_CPUS", "SEEDS", "STATUSES",
            "e1_irq_routing", "e1_lock_profile", "e2_sensitivity", "e2_speedup", "e3_mp_on_up",
-           "e4_affinity", "e5_priority_timeslice", "e6_cpulocal", "e6_memory", "e7_call_interval",
+           "e4_affinity", "e5_priority_timeslice", "e6_cpulocal", "e6_lazy_tlb", "e6_memory",
+           "e7_call_interval",
            "l1_lock_validation", "l2_lock_scaling", "l3_transfers_vs_waiters",
            "kernel_work_ratio", "paper_kernel_work_ratio", "user_split",
            "paper_claims", "paper_range", "paper_table1", "s1_scaling", "s2_kernel_fraction",

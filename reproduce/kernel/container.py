@@ -24,7 +24,8 @@ SPURIOUS_PDE = "spurious-pde"  # the container pgdir has the PDE: copied, nothin
 PGDIR = "pgdir"                # a page directory was allocated and copied (Fig 3c / 4c)
 PGTAB = "pgtab"                # a page table and a page were allocated (private pgdir)
 PAGE = "page"                  # a page was added to an existing page table
-FAULT_KINDS = (PAGE, PGTAB, PGDIR, SPURIOUS_PDE, STALE_TLB)
+WP_UPGRADE = "wp-upgrade"      # a write to a write-tracked page: made writable again
+FAULT_KINDS = (PAGE, PGTAB, PGDIR, SPURIOUS_PDE, STALE_TLB, WP_UPGRADE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +60,11 @@ class ProtectResult:
     """What :meth:`MemoryManager.protect` did: *changed* the PTE; for an
     upgrade the TLB-shootdown IPIs an eager kernel would have sent and this
     one did not (*ipis_avoided*); for a downgrade, which is not safe lazily,
-    the IPIs sent (*ipis_sent*)."""
+    the IPIs sent (*ipis_sent*), to the CPUs in *shot*."""
     changed: bool
     ipis_avoided: int = 0
     ipis_sent: int = 0
+    shot: tuple[int, ...] = ()
 
 
 @dataclass(eq=False)
@@ -83,6 +85,7 @@ class Container:
     spurious_pde: int = 0
     stale_tlb: int = 0
     ipis_avoided: int = 0
+    tracked: set[int] = field(default_factory=set)    # write-tracked pages (vas), see protect
 
     @property
     def pgdir_pages(self) -> int:

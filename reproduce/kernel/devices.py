@@ -1,5 +1,5 @@
 """Interrupt sources: each CPU's local APIC timer, the cluster's Ethernet
-(device interrupts through the I/O APIC), and reschedule IPIs.
+(device interrupts through the I/O APIC), reschedule and TLB-shootdown IPIs.
 
 A source delivers an interrupt to a CPU through ``Kernel.interrupt``: from
 user mode or the halt the CPU enters the kernel at once; in the kernel (or
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import ConfigError
 from ..machine.cpu import IDLE, USER
-from .paths import p_ipi, p_irq, p_tick
+from .paths import p_ipi, p_irq, p_shootdown, p_tick
 from .percpu import Core
 
 if TYPE_CHECKING:
@@ -60,6 +60,13 @@ class Devices:
         core.kicked = False
         if not self.k.interrupt(core, "ipi", "sched", p_ipi, None):
             core.pending_ipi = True
+
+    # ------------------------------------------------- TLB-shootdown IPI
+    def shootdown(self, core: Core) -> None:
+        """A TLB-shootdown IPI reaches *core*: another CPU made a page of a
+        container whose entries this CPU's TLB may hold read-only (``vm.protect``)."""
+        if not self.k.interrupt(core, "ipi", "memory", p_shootdown, None):
+            core.pending_shootdowns += 1
 
     # --------------------------------------------------- device interrupts
     def start(self, rate: float, mean_cycles: float, routing: str, rng: Any,

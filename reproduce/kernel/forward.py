@@ -109,7 +109,8 @@ class ForwardingKernel(Kernel):
     def _leave(self, core: Core) -> None:
         """The master serves forwarded requests before it returns to user
         mode (after the interrupts held off)."""
-        if core.pending_ticks or core.pending_ipi or core.pending_irqs:
+        if (core.pending_ticks or core.pending_ipi or core.pending_irqs
+                or core.pending_shootdowns):
             self._take_pending(core)
         elif self.fwd_queue and core.id == self.master:
             self._serve(core)

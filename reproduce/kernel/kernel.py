@@ -48,11 +48,11 @@ from .devices import Devices
 from .draws import Draws
 from .locking import LockPolicy
 from .lockstat import lock_report
-from .paths import (p_call, p_exit, p_fault, p_idle_poll, p_ipi, p_irq, p_sleep, p_spawn,
-                    p_thread, p_tick)
+from .paths import (p_call, p_exit, p_fault, p_idle_poll, p_ipi, p_irq, p_protect,
+                    p_shootdown, p_sleep, p_spawn, p_thread, p_tick)
 from .percpu import SECTION_FORWARDED, SECTION_PART, SECTION_TRAP, Core
 from .profile import ProfileKeys
-from .proc import CALL, EXIT, RUN, SLEEP, SPAWN, THREAD, TOUCH, Process, Thread
+from .proc import CALL, EXIT, PROTECT, RUN, SLEEP, SPAWN, THREAD, TOUCH, Process, Thread
 from .record import Recorder
 from .sched import ReadyQueue
 from .spinlock import Ops, Spinlock
@@ -141,12 +141,14 @@ class Kernel:
         self.processes: list[Process] = []
         self.load = [0] * ncpus      # threads homed per CPU (placement)
         self.counters = {"entries": 0, "context_switches": 0, "migrations": 0, "ipis": 0,
-                         "wakeups": 0, "spawned": 0, "page_faults": 0, "preemptions": 0}
+                         "wakeups": 0, "spawned": 0, "page_faults": 0, "preemptions": 0,
+                         "shootdowns": 0}
         self.kcycles: dict[str, int] = {}   # kernel cycles by "entry:subsystem"
         self.trace: list[dict[str, Any]] | None = None   # set to [] to record steps
         self.warmup = {"entries": 0, "acquisitions": 0}  # counted before reset_stats
         self.awaited: set[Thread] = set()     # see wait_for
         self.done_at: int | None = None
+        self._mm0: dict[str, int] = {}       # vm's counters at reset_stats
         self._pid = 0
         self.tid = 0                 # the last thread id given (sched.new_thread)
         self._keys = ProfileKeys()
@@ -215,17 +217,6 @@ class Kernel:
         self.processes.append(p)
         return sched.new_thread(self, p, name, program, priority, cpu, creator, enqueue)
 
-    def admit(self) -> None:
-        """Wake halted CPUs that have work queued (after threads were created
-        from outside a kernel path, e.g. by the run that starts the benchmark)."""
-        if self.idle_tick:
-            return                   # halted CPUs find it at their next tick
-        for core in self.cores:
-            if core.thread is None and core.cpu.mode == IDLE and not core.kicked \
-                    and self.readyq.first_for(core.id) is not None:
-                core.kicked = True
-                self.engine.after(0, self.devices.ipi, core)
-
     def wait_for(self, threads: Iterable[Thread]) -> None:
         """Stop the engine when every one of *threads* has exited, and note
         the cycle in ``done_at`` (the shell's wait for the benchmark)."""
@@ -255,7 +246,7 @@ class Kernel:
                 core.event = self.engine.at(core.user_end, self._user_done_cb, core)
                 return
             if op == TOUCH:
-                faults = self._touch(core, t, act[1])
+                faults = self._touch(core, t, act[1], act[2])
                 if not faults:
                     continue
                 self.enter(core, "pagefault", "memory", p_fault, faults)
@@ -268,6 +259,8 @@ class Kernel:
                 self.enter(core, "syscall", "proc", p_spawn, act)
             elif op == THREAD:
                 self.enter(core, "syscall", "proc", p_thread, act)
+            elif op == PROTECT:
+                self.enter(core, "syscall", "memory", p_protect, act)
             elif op == EXIT:
                 self.enter(core, "syscall", "proc", p_exit, None)
             else:
@@ -293,13 +286,13 @@ class Kernel:
         core.bus_mu = 0.0
         self._resume(core)
 
-    def _touch(self, core: Core, t: Thread, va: int) -> list:
-        """A user write to *va*; returns the page faults the MMU raised (the
-        handler of ``vm`` has already resolved them)."""
+    def _touch(self, core: Core, t: Thread, va: int, write: bool) -> list:
+        """A user read or *write* of *va*; returns the page faults the MMU
+        raised (the handler of ``vm`` has already resolved them)."""
         if self.mm is None or t.process.container is None:
             return []
         walks = core.cpu.walks
-        faults = self.mm.access(core.cpu, t.process.container, va, True, True)
+        faults = self.mm.access(core.cpu, t.process.container, va, write, True)
         # Each TLB miss walks the page tables: user time of the thread.
         t.refill += (core.cpu.walks - walks) * self._page_walk
         return faults
@@ -510,7 +503,8 @@ class Kernel:
     def _leave(self, core: Core) -> None:
         """5. Leave the kernel: take interrupts that came in, then return to
         user mode in the current thread or halt."""
-        if core.pending_ticks or core.pending_ipi or core.pending_irqs:
+        if (core.pending_ticks or core.pending_ipi or core.pending_irqs
+                or core.pending_shootdowns):
             self._take_pending(core)
         else:
             self._return(core)
@@ -523,6 +517,9 @@ class Kernel:
         elif core.pending_ipi:
             core.pending_ipi = False
             self.enter(core, "ipi", "sched", p_ipi, None)
+        elif core.pending_shootdowns:
+            core.pending_shootdowns -= 1
+            self.enter(core, "ipi", "memory", p_shootdown, None)
         else:
             self.enter(core, "irq", "io", p_irq, core.pending_irqs.pop(0))
 
@@ -565,6 +562,7 @@ class Kernel:
         for core in self.cores:
             core.irqs = 0
         self.kcycles = {}
+        self._mm0 = dict(self.mm.counters) if self.mm is not None else {}
 
     def modes(self, now: int) -> list[list[int]]:
         """Per CPU, the cycles up to *now* in user, kernel, spin, idle."""
@@ -574,7 +572,8 @@ class Kernel:
         """What the run measured since ``reset_stats`` (at cycle *t0*), up
         to cycle *end*: per lock its lock_stat row, traffic and the holds
         and waits still open (``locks``), lock_stat by entry point and by
-        CPU (rows), the counters, memory (frames), the kernel profile
+        CPU (rows), the counters, memory (frames and pages at *end*; faults,
+        IPIs and the other events of ``vm`` since *t0*), the kernel profile
         (cycles by "entry:subsystem"), the warm-up's work and the events
         dispatched."""
         locks = {lock.name: lock_report(lock, self.cores, t0, end)
@@ -585,8 +584,8 @@ class Kernel:
                   for lock in self.policy.locks for cpu, st in sorted(lock.by_cpu.items())]
         memory = {"frames_in_use": self.mem.in_use, "frames_peak": self.mem.peak}
         if self.mm is not None:
-            memory.update({key: v for key, v in self.mm.stats().items()
-                           if isinstance(v, (int, float))})
+            memory.update({key: v - self._mm0.get(key, 0) if key in self.mm.counters else v
+                           for key, v in self.mm.stats().items() if isinstance(v, (int, float))})
         counters = dict(self.counters)
         counters["readyq_bounces"] = sum(lines.bounces for lines in self.readyq.lines)
         for core in self.cores:

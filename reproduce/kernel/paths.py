@@ -123,6 +123,33 @@ def p_ipi(k: Kernel, core: Core, _: Any) -> int:
     return k.c["ipi_receive"]
 
 
+def p_shootdown(k: Kernel, core: Core, _: Any) -> int:
+    """A TLB-shootdown IPI: the sender's ``vm.protect`` has already dropped
+    the entry (INVLPG on this CPU); the handler costs its entry, EOI, IRET."""
+    k.counters["shootdowns"] += 1
+    return k.c["ipi_receive"]
+
+
+def p_protect(k: Kernel, core: Core, act: tuple) -> int:
+    """Change the write permission of a mapped page of the caller's
+    container (mprotect).  Making it writable is lazy (section 3.3: other
+    CPUs' stale read-only TLB entries cost them one ignored fault); making
+    it read-only must shoot the entry down on every other CPU whose TLB may
+    hold it, by IPI.  The sender does not wait for the IPIs' acknowledgement
+    here (their handlers take the lock after this path releases it)."""
+    _, va, writable = act
+    t = core.thread
+    assert t is not None         # a system call runs in a thread
+    cycles = k.c["pte_update"]
+    if k.mm is None or t.process.container is None:
+        return cycles
+    # In full runs a page is made read-only only to track writes (a seal).
+    r = k.mm.protect(t.process.container, va, writable, core.cpu, track=not writable)
+    for cpu_id in r.shot:
+        k.engine.after(0, k.devices.shootdown, k.cores[cpu_id])
+    return cycles + len(r.shot) * k.c["ipi_send"]
+
+
 def p_preempt(k: Kernel, core: Core, _: Any) -> int:
     """Ready-queue part: the running thread yields to the one queued."""
     k.counters["preemptions"] += 1

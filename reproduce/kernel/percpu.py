@@ -25,7 +25,7 @@ class Core:
     """One CPU's kernel state."""
 
     __slots__ = ("id", "cpu", "thread", "user_end", "pending_ticks", "pending_ipi",
-                 "pending_irqs",
+                 "pending_irqs", "pending_shootdowns",
                  "ticks", "entry", "subsys", "key", "lock", "work_left", "seg_start", "factor",
                  "req_tsc", "acq_tsc", "bounced", "lock_cycles", "path", "arg", "kicked",
                  "next", "section", "part", "covers", "runner", "fwd_cost", "fwd_irq", "event",
@@ -42,6 +42,7 @@ class Core:
         self.pending_ticks = 0
         self.pending_ipi = False
         self.pending_irqs: list[int] = []   # handler cycles of device interrupts held off
+        self.pending_shootdowns = 0  # TLB-shootdown IPIs held off
         self.ticks = 0
         self.entry = ""
         self.subsys = ""

@@ -17,9 +17,10 @@ RUN: Final = 0       # (RUN, cycles): user-mode work, preemptible
 CALL: Final = 1      # (CALL, kernel_cycles, subsystem): a kernel call that returns
 SLEEP: Final = 2     # (SLEEP, period, phase): block until the next tick whose number is phase mod period
 SPAWN: Final = 3     # (SPAWN, name, program, priority, kind): create a dynamic process
-TOUCH: Final = 4     # (TOUCH, va): a user write to virtual address va (may page-fault)
+TOUCH: Final = 4     # (TOUCH, va, write): a user access to virtual address va (may page-fault)
 EXIT: Final = 5      # (EXIT,): terminate the thread (and its process if last)
 THREAD: Final = 6    # (THREAD, name, program): add a thread to this process (multithreaded container)
+PROTECT: Final = 7   # (PROTECT, va, writable): change a mapped page's write permission (mprotect)
 
 Program = Generator[tuple, None, None]
 

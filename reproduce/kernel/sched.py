@@ -198,3 +198,15 @@ def switch_mm(k: Kernel, core: Core, t: Thread) -> int:
     cycles += r.pgdir_allocated * k.c["pgdir_copy"]
     k.mm.write_local(core.cpu, "current_thread", t.tid)
     return cycles
+
+
+def admit(k: Kernel) -> None:
+    """Wake halted CPUs that have work queued (after threads were created
+    from outside a kernel path, e.g. by the run that starts the benchmark)."""
+    if k.idle_tick:
+        return                   # halted CPUs find it at their next tick
+    for core in k.cores:
+        if core.thread is None and core.cpu.mode == IDLE and not core.kicked \
+                and k.readyq.first_for(core.id) is not None:
+            core.kicked = True
+            k.engine.after(0, k.devices.ipi, core)

@@ -55,8 +55,8 @@ from ..machine.cpu import CPU
 from ..machine.memory import PGSIZE, PhysicalMemory
 from ..machine.mmu import (PDX, PTE_ADDR, PTE_G, PTE_P, PTE_PS, PTE_U, PTE_W, PTX,
                            PageFault, copy_pgdir, read_pde, walkpgdir, write_pde)
-from .container import (PAGE, PGDIR, PGTAB, SPURIOUS_PDE, STALE_TLB, Container, Fault,
-                        ProtectResult, SwitchResult)
+from .container import (PAGE, PGDIR, PGTAB, SPURIOUS_PDE, STALE_TLB, WP_UPGRADE, Container,
+                        Fault, ProtectResult, SwitchResult)
 from .image import (CODE_LIMIT, CPULOCAL_VA, DEFAULT_CODE_PACKAGES, KERNBASE,
                     KSTACK_BASE, KSTACK_GUARD, KSTACK_STRIDE, KSTACKSIZE, MAX_CPUS,
                     USER_BASE, USTACK_BASE, USTACK_PDX, USTACK_TOP, UTOP, CodePackage,
@@ -129,7 +129,7 @@ class MemoryManager:
         self._next_id = 1
         self.counters = {k: 0 for k in (
             "containers_created", "containers_destroyed", "pages_freed",
-            "faults_page", "faults_pgtab", "faults_pgdir", "spurious_pde", "stale_tlb",
+            "faults_page", "faults_pgtab", "faults_pgdir", "faults_wp", "spurious_pde", "stale_tlb",
             "ipis_avoided", "ipis_sent", "cr3_loads", "pde_installs", "lazy_cpus_moved",
             "container_pgdirs_copied", "cpu_pgdirs_copied")}
         before = mem.in_use
@@ -469,6 +469,12 @@ class MemoryManager:
             c.stale_tlb += 1
             self.counters["stale_tlb"] += 1
             return Fault(STALE_TLB, va, i)
+        # 1b. A write to a page made read-only to track writes (a checkpoint's
+        #     seal, ``protect(track=True)``): make it writable again, lazily.
+        if pf.level == "prot" and write and va & ~(PGSIZE - 1) in c.tracked:
+            self.protect(c, va, True, cpu)
+            self.counters["faults_wp"] += 1
+            return Fault(WP_UPGRADE, va, i)
         if pf.level == "prot":
             raise ConfigError(f"protection violation: {'write' if write else 'read'} of "
                               f"{va:#x} by container {c.id} on CPU {i} (the page is "
@@ -531,9 +537,12 @@ class MemoryManager:
 
     # -------------------------------------------------------------- protect
     def protect(self, container: Container, va: int, writable: bool = True,
-                cpu: CPU | None = None) -> ProtectResult:
+                cpu: CPU | None = None, track: bool = False) -> ProtectResult:
         """Set or clear the write permission of the mapped page at *va*, done
         by the kernel on *cpu* (whose own TLB entry it drops with INVLPG).
+        With *track*, a page made read-only is write-tracked: its next write
+        faults and the handler makes it writable again (dirty tracking for a
+        checkpoint) instead of killing the process.
 
         An upgrade is lazy: other CPUs whose TLBs may hold the old read-only
         entry fault once and the handler ignores the fault; the IPIs an eager
@@ -549,6 +558,11 @@ class MemoryManager:
         pte = self.mem.read32(pte_pa) if pte_pa is not None else 0
         if pte_pa is None or not pte & PTE_P:
             raise ConfigError(f"va {va:#x} is not mapped in container {c.id}: nothing to protect")
+        page = va & ~(PGSIZE - 1)
+        if writable or not track:
+            c.tracked.discard(page)
+        else:
+            c.tracked.add(page)
         new = pte | PTE_W if writable else pte & ~PTE_W
         if new == pte:
             return ProtectResult(False)
@@ -566,7 +580,7 @@ class MemoryManager:
             if other is not None:            # a TLB context exists only on a booted CPU
                 other.tlb.invlpg(va)         # the shootdown IPI's handler
         self.counters["ipis_sent"] += len(others)
-        return ProtectResult(True, ipis_sent=len(others))
+        return ProtectResult(True, ipis_sent=len(others), shot=tuple(others))
 
     def _container_pte(self, c: Container, va: int) -> int | None:
         """Physical address of *c*'s PTE for *va*, or None without a table.

@@ -13,6 +13,7 @@ import re
 
 import pandas as pd
 
+from ..experiments.paper import NO_PAPER_NUMBER, NOT_STATED
 from ..params import DATA
 
 ROOT = DATA.parent
@@ -31,7 +32,7 @@ EVALUATION_OF = (
     (r"MP kernel on 1 CPU", "E3"),
     (r"[Aa]ffinity", "E4"),
     (r"priority|time-slice|timeslice", "E5"),
-    (r"[Pp]ages", "E6"),
+    (r"[Pp]ages|TLB", "E6"),
 )
 
 
@@ -42,12 +43,15 @@ def headline(summary: pd.DataFrame, misses: bool = False) -> str:
     counted.  With *misses*, one line before it per missed prediction: the
     model's number and range over seeds, the paper's, and the notebook of
     its evaluation."""
-    pred = summary[summary["status"] == GENUINE]
+    judged = summary["verdict"] != NO_PAPER_NUMBER
+    pred = summary[(summary["status"] == GENUINE) & judged]
     hit = pred[pred["verdict"] == "match"]
     missed = pred[pred["verdict"] != "match"]
+    unjudged = int((~judged).sum())
     line = (f"Verdict: {len(hit)} of {len(pred)} genuine predictions match the paper "
             f"({(summary['status'] != GENUINE).sum()} more rows are calibrated or true by "
-            f"construction)")
+            f"construction" + (f"; {unjudged} report what the paper does not count"
+                               if unjudged else "") + ")")
     if len(missed):
         line += "; missed: " + "; ".join(missed["quantity"]) + f" (why: {WHY_NOTEBOOK})"
     if not misses:
@@ -66,7 +70,7 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     for r in table.itertuples(index=False):
         scale, unit = (100.0, "%") if r.unit == "fraction" else (1.0, r.unit)
         paper = str(r.paper)
-        if not paper.rstrip().endswith(("%", "page", "pages")):
+        if paper != NOT_STATED and not paper.rstrip().endswith(("%", "page", "pages")):
             lo, hi = _bounds(paper)
             paper = span(lo * scale, hi * scale, unit, paper=True)
         rows.append({"quantity": r.quantity, "paper": paper,
