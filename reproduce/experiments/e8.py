@@ -9,13 +9,16 @@ MP-on-UP slowdown 2%) are redone for the variant at every trial value.
 Every other paper observation is then a prediction: Table 1's SMP user,
 kernel and spin columns, the affinity, priority and time-slice gains.
 
-The fit is cheap by design (the whole E8 is a few minutes on two cores):
-the UP calibration steps on the odds of the kernel share
-(:func:`~reproduce.bench.calibrate.share_step`), the MP overhead on its
-known slope (:func:`~reproduce.bench.calibrate.overhead_step`), and the
-free parameter by regula falsi inside its bracket, a few steps.  Every run
-goes through :func:`~reproduce.bench.sweep.sweep` and its result cache, so
-a rerun costs nothing.  Paper numbers come from ``data/paper/`` only.
+The fit is cheap by design: every fit, of the calibrations and of the free
+parameter, is :func:`~reproduce.bench.calibrate.find_root` on common random
+numbers (the same seeds at every trial value), stopping within
+``TOL_SEM`` standard errors over the seeds; the calibrations start from the
+default's fit, and leave out the override items that were found to leave the
+calibration runs unchanged (:func:`probe_inert`), so a variant whose
+overrides all act only on two CPUs takes the default's calibration without a
+run.  Every run goes through :func:`~reproduce.bench.sweep.sweep` and its
+result cache, so a rerun costs nothing.  Paper numbers come from
+``data/paper/`` only.
 """
 from __future__ import annotations
 
