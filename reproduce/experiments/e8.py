@@ -220,7 +220,10 @@ class _Fit:
     result cache)."""
 
     def __init__(self, base_ov: dict, seeds: list[int], ref: dict[str, Any],
-                 inert: frozenset = frozenset(), cache: Any = None) -> None:
+                 inert: frozenset = frozenset(), cache: Any = None,
+                 names: tuple[str, ...] = ()) -> None:
+        self.names = names
+        self.hs = hypotheses()
         self.base_ov = base_ov
         self.seeds = seeds
         self.ref = ref
@@ -241,12 +244,31 @@ class _Fit:
             ov[free] = value
         return {"overrides": ov, **fields}
 
+    def units(self, ov: dict[str, Any]) -> list[tuple[tuple[str, Any], ...]]:
+        """The variant's overrides *ov* by cause: each member's switches
+        with its free parameter's value here (prior or trial value), the
+        unit probed and left out together (a parameter may act only beside
+        another of its cause: ``idle_poll_cycles`` without ``idle_poll_gap``
+        does nothing)."""
+        out = []
+        for n in self.names:
+            if n == "baseline":
+                continue
+            h = self.hs[n]
+            keys = set(h.overrides) | ({h.free} if h.free else set())
+            out.append(tuple((k, v) for k, v in sorted(ov.items()) if k in keys))
+        return out
+
     def calibrate(self, base: dict) -> dict[str, Any]:
         """Both calibrations for the variant's scenarios *base*, from the
         default's values; the inert items are left out first, and with
         none left the default's fit is the answer (no run)."""
         ov = dict(_items(base["overrides"]))
-        kept = {k: v for k, v in ov.items() if (k, v) not in self.inert}
+        kept = dict(ov)
+        for unit in self.units(ov):
+            if unit in self.inert:
+                for k, _ in unit:
+                    kept.pop(k, None)
         if not kept:
             return {**self.ref, "reused": True}
         cal = C.fit_calibration(self._sweep, self.seeds, {**base, "overrides": kept},
@@ -275,44 +297,53 @@ class _Fit:
                        C.sem(sp), {"up": up, "smp": smp, "speedup": sp, "cal": cal})
 
 
-def probe_inert(ref: dict[str, Any], items: list[tuple[str, Any]], seeds: list[int],
-                workers: int = 2, cache: Any = None) -> frozenset:
-    """The override *items* (parameter, value) that leave the calibration
-    runs unchanged: each added alone to the default's calibration runs
-    (UP kernel and MP kernel on one CPU, at the default's fitted values,
-    every seed), the rows measured are compared, column by column, with the
-    default's own.  An item is inert only if every row is the same bit for
-    bit.  These are the scenarios a fit of the item would run first, so a
-    probe that finds an effect costs no run that was not needed anyway."""
+def probe_inert(ref: dict[str, Any], units: list[tuple[tuple[str, Any], ...]],
+                seeds: list[int], workers: int = 2, cache: Any = None) -> frozenset:
+    """The *units* (one cause's override items: parameter, value) that leave
+    the calibration runs unchanged: each unit added alone to the default's
+    calibration runs (UP kernel and MP kernel on one CPU, at the default's
+    fitted values, every seed), the rows measured are compared, column by
+    column, with the default's own.  A unit is inert only if every row is
+    the same bit for bit.  These are the scenarios a fit of the unit would
+    run first, so a probe that finds an effect costs no run that was not
+    needed anyway."""
     bg, ovh = int(ref["bg_kernel_cycles"]), int(ref["mp_entry_overhead"])
     todo, keyed = [], []
-    for k, v in dict.fromkeys(items):
-        scs = C.up_scenarios(bg, seeds, {"overrides": {k: v}}) + \
-            C.mp1_scenarios(bg, ovh, seeds, {"overrides": {k: v}})
-        keyed.append(((k, v), len(todo), len(scs)))
+    for unit in dict.fromkeys(units):
+        ov = dict(unit)
+        scs = C.up_scenarios(bg, seeds, {"overrides": ov}) + \
+            C.mp1_scenarios(bg, ovh, seeds, {"overrides": ov})
+        keyed.append((unit, len(todo), len(scs)))
         todo += scs
     if not todo:
         return frozenset()
     rows = sweep(todo, workers=workers, cache=cache)
     want = [_measured(r) for _, r in pd.concat([ref["up"], ref["mp"]]).iterrows()]
     inert = set()
-    for item, i, n in keyed:
+    for unit, i, n in keyed:
         got = [_measured(r) for _, r in rows.iloc[i:i + n].iterrows()]
         if got == want:
-            inert.add(item)
+            inert.add(unit)
     return frozenset(inert)
 
 
-def _probe_items(vs: list[tuple[str, ...]], hs: dict[str, Hypothesis]) -> list[tuple[str, Any]]:
-    """Every override item a variant's calibration could hold at the start of
-    its fit: switches, priors, and the free parameter at its bracket ends."""
-    out: list[tuple[str, Any]] = []
+def _probe_units(vs: list[tuple[str, ...]],
+                 hs: dict[str, Hypothesis]) -> list[tuple[tuple[str, Any], ...]]:
+    """Every cause's unit a variant's calibration can hold at the start of
+    its fit: its switches with its free parameter at its prior (as the
+    second member of a pair) or at its bracket's ends."""
+    out = []
     for v in vs:
-        ov, free, owner = _setup(v, hs)
-        out += list(_items(ov))
-        if free is not None and owner is not None:
-            rnd = _rounder(free)
-            out += [it for x in (owner.lo, owner.hi) for it in _items({free: rnd(x)})]
+        for n in v:
+            h = hs[n]
+            values = [None] if not h.free else \
+                [h.prior] * (h.prior is not None) + [h.lo, h.hi]
+            for x in values:
+                ov = dict(h.overrides)
+                if h.free and x is not None:
+                    ov[h.free] = _rounder(h.free)(x) if x in (h.lo, h.hi) else x
+                if ov:
+                    out.append(_items(ov))
     return list(dict.fromkeys(out))
 
 
@@ -320,7 +351,7 @@ def _fit_variant(names: tuple[str, ...], seeds: list[int], ref: dict[str, Any],
                  steps: int, cache: Any, inert: frozenset = frozenset()) -> dict[str, Any]:
     hs = hypotheses()
     ov, free, owner = _setup(names, hs)
-    fit = _Fit(ov, seeds, ref, inert, cache=cache)
+    fit = _Fit(ov, seeds, ref, inert, cache=cache, names=names)
     target = _targets()["speedup"]
     value: float | None = None
     if free is None:
@@ -508,10 +539,10 @@ def e8_why(seeds: int = SEEDS, steps: int = 3, workers: int = 2, only: str = "",
         ref = C.fit_calibration(lambda scs: sweep(scs, workers=1, cache=None), ss)
         todo = [v for v in vs if v != ("baseline",)]
         # The override items that leave the calibration runs unchanged.
-        inert = probe_inert(ref, _probe_items(todo, hs), ss, workers=workers)
+        inert = probe_inert(ref, _probe_units(todo, hs), ss, workers=workers)
         if progress:
-            print(f"E8: calibration unchanged by {len(inert)} override item(s): "
-                  + ", ".join(f"{k}={v}" for k, v in sorted(inert, key=str)))
+            print(f"E8: calibration unchanged by {len(inert)} cause setting(s): "
+                  + "; ".join(",".join(f"{k}={v}" for k, v in u) for u in sorted(inert, key=str)))
         base = _fit_variant(("baseline",), ss, ref, steps, None, inert)
         results = [base] if ("baseline",) in vs else []
         jobs = [(v, ss, ref, steps, snap, inert) for v in todo]
