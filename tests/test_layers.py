@@ -215,7 +215,8 @@ def test_no_private_name_crosses_a_package_line():
 SHARED = {
     # Each `python -m` entry point.
     "main": {"reproduce.cli", "reproduce.cli.run_notebooks", "reproduce.perf.cluster",
-             "reproduce.perf.fast", "reproduce.perf.speed", "reproduce.report.assumptions"},
+             "reproduce.perf.fast", "reproduce.perf.speed", "reproduce.report.assumptions",
+             "reproduce.experiments.e8_compare"},
     # Each subcommand module of the command line adds its parser.
     "add_parser": {"reproduce.cli.cache", "reproduce.cli.calibrate", "reproduce.cli.simulate",
                    "reproduce.cli.sweep"},

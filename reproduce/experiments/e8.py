@@ -9,17 +9,21 @@ MP-on-UP slowdown 2%) are redone for the variant at every trial value.
 Every other paper observation is then a prediction: Table 1's SMP user,
 kernel and spin columns, the affinity, priority and time-slice gains.
 
-The fit is cheap by design (the whole E8 is a few minutes on two cores):
-the UP calibration steps on the odds of the kernel share
-(:func:`~reproduce.bench.calibrate.share_step`), the MP overhead on its
-known slope (:func:`~reproduce.bench.calibrate.overhead_step`), and the
-free parameter by regula falsi inside its bracket, a few steps.  Every run
-goes through :func:`~reproduce.bench.sweep.sweep` and its result cache, so
-a rerun costs nothing.  Paper numbers come from ``data/paper/`` only.
+The fit is cheap by design: every fit, of the calibrations and of the free
+parameter, is :func:`~reproduce.bench.calibrate.find_root` on common random
+numbers (the same seeds at every trial value), stopping within
+``TOL_SEM`` standard errors over the seeds; the calibrations start from the
+default's fit, and leave out the override items that were found to leave the
+calibration runs unchanged (:func:`probe_inert`), so a variant whose
+overrides all act only on two CPUs takes the default's calibration without a
+run.  Every run goes through :func:`~reproduce.bench.sweep.sweep` and its
+result cache, so a rerun costs nothing.  Paper numbers come from
+``data/paper/`` only.
 """
 from __future__ import annotations
 
 import itertools
+import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +34,7 @@ import pandas as pd
 from ..bench import calibrate as C
 from ..bench.scenario import Scenario, build_params
 from ..bench.snapshot import pinned
-from ..bench.sweep import mp_context, sweep
+from ..bench.sweep import mp_context, scenario_row, sweep
 from ..errors import ConfigError
 from ..files import atomic_write_text
 from ..machine.fsb import line_cycles, max_misses
@@ -178,16 +182,55 @@ def _targets() -> dict[str, float]:
     return t
 
 
-class _Fit:
-    """The runs of one variant: calibrations follow every trial value."""
+def _rounder(free: str) -> Any:
+    """The grid of a free parameter's trial values."""
+    if free == "irq_burst":
+        return lambda x: round(float(x), 2)
+    if free in INTEGER_KEYS:
+        return lambda x: float(round(x))
+    return lambda x: round(float(x), 4)
 
-    def __init__(self, base_ov: dict, seeds: list[int], start: tuple[int, int],
-                 tol_share: float = 2e-3, cache: Any = None) -> None:
+
+def _measured(row: Any) -> str:
+    """A sweep row's measured columns (not the scenario's own), as canonical
+    JSON: two rows measured the same iff these are equal (NaN included)."""
+    sc = set(scenario_row(Scenario(calibrated=False)))
+    return json.dumps({k: (v.item() if hasattr(v, "item") else v)
+                       for k, v in dict(row).items() if k not in sc},
+                      sort_keys=True, default=str)
+
+
+def _items(ov: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Overrides as the scenario stores them (converted to each parameter's
+    kind, sorted): the form compared with the items found inert."""
+    return Scenario(cpus=1, kernel="up", calibrated=False, overrides=ov).overrides
+
+
+class _Fit:
+    """The runs of one variant: its calibrations follow every trial value,
+    unless the variant's overrides leave the calibration runs unchanged.
+
+    *ref* is the default's calibration (:func:`~reproduce.bench.calibrate.fit_calibration`
+    of the paper's scenarios); *inert* the override items (parameter, value)
+    whose calibration runs (UP kernel and MP kernel on one CPU, every seed,
+    at *ref*'s values) measured exactly what the default's did.  Such items
+    are left out of the calibration scenarios (:meth:`calibrate`): a variant
+    made only of them takes *ref*'s fit with no run, and two variants that
+    differ only in them share one fit (the same scenarios, served by the
+    result cache)."""
+
+    def __init__(self, base_ov: dict, seeds: list[int], ref: dict[str, Any],
+                 inert: frozenset = frozenset(), cache: Any = None,
+                 names: tuple[str, ...] = ()) -> None:
+        self.names = names
+        self.hs = hypotheses()
         self.base_ov = base_ov
         self.seeds = seeds
-        self.bg, self.ovh = start
+        self.ref = ref
+        self.start = (int(ref["bg_kernel_cycles"]), int(ref["mp_entry_overhead"]))
+        self.bg, self.ovh = self.start
         self.t = C.paper_targets()
-        self.tol = tol_share
+        self.inert = inert
         self.cache = cache
         self.runs = 0
 
@@ -201,37 +244,36 @@ class _Fit:
             ov[free] = value
         return {"overrides": ov, **fields}
 
-    def up(self, base: dict) -> pd.DataFrame:
-        """UP runs with ``bg_kernel_cycles`` refitted to the UP kernel share."""
-        prev = None
-        for _ in range(6):
-            up = self._sweep(C.up_scenarios(self.bg, self.seeds, base))
-            share = float(up["kernel"].mean())
-            if abs(share - self.t["up_kernel"]) <= self.tol:
-                break
-            bg = C.share_step(self.bg, share, self.t["up_kernel"], prev)
-            prev = (self.bg, share)
-            self.bg = bg
-        return up
+    def units(self, ov: dict[str, Any]) -> list[tuple[tuple[str, Any], ...]]:
+        """The variant's overrides *ov* by cause: each member's switches
+        with its free parameter's value here (prior or trial value), the
+        unit probed and left out together (a parameter may act only beside
+        another of its cause: ``idle_poll_cycles`` without ``idle_poll_gap``
+        does nothing)."""
+        out = []
+        for n in self.names:
+            if n == "baseline":
+                continue
+            h = self.hs[n]
+            keys = set(h.overrides) | ({h.free} if h.free else set())
+            out.append(tuple((k, v) for k, v in sorted(ov.items()) if k in keys))
+        return out
 
-    def mp1(self, base: dict, up: pd.DataFrame) -> float:
-        """Refit ``mp_entry_overhead`` to the MP-on-UP slowdown (against the
-        UP runs *up*, made with the current ``bg_kernel_cycles``); returns
-        the slowdown at the overhead kept."""
-        prev = None
-        slow = 0.0
-        for _ in range(6):
-            mp = self._sweep(C.mp1_scenarios(self.bg, self.ovh, self.seeds, base))
-            slow = float((mp["cycles"].to_numpy() / up["cycles"].to_numpy()).mean() - 1)
-            if abs(slow - self.t["mp_on_up_slowdown"]) <= 1e-3:
-                break
-            ovh = C.overhead_step(self.ovh, slow, self.t["mp_on_up_slowdown"],
-                                  float(mp["entries"].mean()), float(up["cycles"].mean()), prev)
-            prev = (self.ovh, slow)
-            if ovh == self.ovh:
-                break
-            self.ovh = ovh
-        return slow
+    def calibrate(self, base: dict) -> dict[str, Any]:
+        """Both calibrations for the variant's scenarios *base*, from the
+        default's values; the inert items are left out first, and with
+        none left the default's fit is the answer (no run)."""
+        ov = dict(_items(base["overrides"]))
+        kept = dict(ov)
+        for unit in self.units(ov):
+            if unit in self.inert:
+                for k, _ in unit:
+                    kept.pop(k, None)
+        if not kept:
+            return {**self.ref, "reused": True}
+        cal = C.fit_calibration(self._sweep, self.seeds, {**base, "overrides": kept},
+                                start=self.start)
+        return {**cal, "reused": False}
 
     def smp(self, base: dict, **fields: Any) -> pd.DataFrame:
         b = dict(base)
@@ -241,69 +283,97 @@ class _Fit:
         return self._sweep([Scenario(cpus=2, kernel="mp", seed=s, calibrated=False,
                                      overrides=ov, **{**b, **fields}) for s in self.seeds])
 
-    def speedup(self, free: str | None, value: float | None) -> tuple[float, dict]:
+    def speedup(self, free: str | None, value: float | None) -> C.Point:
+        """The SMP speedup at *value* of *free*, calibrated there: a
+        :class:`~reproduce.bench.calibrate.Point` (mean and standard error
+        over the seeds) with the runs."""
         base = self.base(free, value)
-        up = self.up(base)
-        slow = self.mp1(base, up)
+        cal = self.calibrate(base)
+        self.bg, self.ovh = int(cal["bg_kernel_cycles"]), int(cal["mp_entry_overhead"])
+        up = cal["up"]
         smp = self.smp(base)
         sp = up["cycles"].to_numpy() / smp["cycles"].to_numpy()
-        return float(sp.mean()), {"up": up, "smp": smp, "speedup": sp, "mp_on_up": slow,
-                                  "cal": (self.bg, self.ovh)}
+        return C.Point(float(value) if value is not None else 0.0, float(sp.mean()),
+                       C.sem(sp), {"up": up, "smp": smp, "speedup": sp, "cal": cal})
 
 
-def _fit_variant(names: tuple[str, ...], seeds: list[int], start: tuple[int, int],
-                 steps: int, cache: Any) -> dict[str, Any]:
+def probe_inert(ref: dict[str, Any], units: list[tuple[tuple[str, Any], ...]],
+                seeds: list[int], workers: int = 2, cache: Any = None) -> frozenset:
+    """The *units* (one cause's override items: parameter, value) that leave
+    the calibration runs unchanged: each unit added alone to the default's
+    calibration runs (UP kernel and MP kernel on one CPU, at the default's
+    fitted values, every seed), the rows measured are compared, column by
+    column, with the default's own.  A unit is inert only if every row is
+    the same bit for bit.  These are the scenarios a fit of the unit would
+    run first, so a probe that finds an effect costs no run that was not
+    needed anyway."""
+    bg, ovh = int(ref["bg_kernel_cycles"]), int(ref["mp_entry_overhead"])
+    todo, keyed = [], []
+    for unit in dict.fromkeys(units):
+        ov = dict(unit)
+        scs = C.up_scenarios(bg, seeds, {"overrides": ov}) + \
+            C.mp1_scenarios(bg, ovh, seeds, {"overrides": ov})
+        keyed.append((unit, len(todo), len(scs)))
+        todo += scs
+    if not todo:
+        return frozenset()
+    rows = sweep(todo, workers=workers, cache=cache)
+    want = [_measured(r) for _, r in pd.concat([ref["up"], ref["mp"]]).iterrows()]
+    inert = set()
+    for unit, i, n in keyed:
+        got = [_measured(r) for _, r in rows.iloc[i:i + n].iterrows()]
+        if got == want:
+            inert.add(unit)
+    return frozenset(inert)
+
+
+def _probe_units(vs: list[tuple[str, ...]],
+                 hs: dict[str, Hypothesis]) -> list[tuple[tuple[str, Any], ...]]:
+    """Every cause's unit a variant's calibration can hold at the start of
+    its fit: its switches with its free parameter at its prior (as the
+    second member of a pair) or at its bracket's ends."""
+    out = []
+    for v in vs:
+        for n in v:
+            h = hs[n]
+            values = [None] if not h.free else \
+                [h.prior] * (h.prior is not None) + [h.lo, h.hi]
+            for x in values:
+                ov = dict(h.overrides)
+                if h.free and x is not None:
+                    ov[h.free] = _rounder(h.free)(x) if x in (h.lo, h.hi) else x
+                if ov:
+                    out.append(_items(ov))
+    return list(dict.fromkeys(out))
+
+
+def _fit_variant(names: tuple[str, ...], seeds: list[int], ref: dict[str, Any],
+                 steps: int, cache: Any, inert: frozenset = frozenset()) -> dict[str, Any]:
     hs = hypotheses()
     ov, free, owner = _setup(names, hs)
-    fit = _Fit(ov, seeds, start, cache=cache)
+    fit = _Fit(ov, seeds, ref, inert, cache=cache, names=names)
     target = _targets()["speedup"]
     value: float | None = None
-    reached = True
     if free is None:
-        s, runs = fit.speedup(None, None)
-        reached = abs(s - target) <= 0.02
+        p = fit.speedup(None, None)
+        reached = abs(p.mean - target) <= 0.02
+        tol = float("nan")
     else:
         assert owner is not None
-        lo, hi = owner.lo, owner.hi
-        f_lo, r_lo = fit.speedup(free, lo)
-        f_hi, r_hi = fit.speedup(free, hi)
-        if (f_lo - target) * (f_hi - target) > 0:
-            # Not bracketed: the end that comes closest.
-            reached = False
-            value, s, runs = (lo, f_lo, r_lo) if abs(f_lo - target) <= abs(f_hi - target) \
-                else (hi, f_hi, r_hi)
-        else:
-            # Regula falsi (Illinois): keeps the bracket, converges in a few steps.
-            side = 0
-            value, s, runs = (lo, f_lo, r_lo) if abs(f_lo - target) < abs(f_hi - target) \
-                else (hi, f_hi, r_hi)
-            for _ in range(steps):
-                if abs(s - target) <= 0.01:
-                    break
-                x = hi - (f_hi - target) * (hi - lo) / ((f_hi - target) - (f_lo - target))
-                if free == "irq_burst":
-                    x = round(x, 2)
-                elif free in INTEGER_KEYS:
-                    x = round(x)
-                else:
-                    x = round(x, 4)
-                fx, rx = fit.speedup(free, x)
-                value, s, runs = x, fx, rx
-                if (fx - target) * (f_hi - target) < 0:
-                    lo, f_lo = hi, f_hi
-                    hi, f_hi = x, fx
-                    side = 0
-                else:
-                    hi, f_hi = x, fx
-                    if side == -1:
-                        f_lo = target + (f_lo - target) / 2
-                    side = -1
-            reached = abs(s - target) <= 0.02
+        # Regula falsi (Illinois) between the bracket's ends, on the same
+        # seeds at every value; stops within TOL_SEM standard errors.
+        root = C.find_root(lambda x: fit.speedup(free, x), target, [owner.lo, owner.hi],
+                           rnd=_rounder(free), max_evals=2 + steps)
+        p = root.best
+        value = p.x
+        tol = p.tol()
+        reached = root.bracketed and abs(p.mean - target) <= 0.02
+    runs = p.data
     base = fit.base(free, value)
-    up, smp, sp, slow = runs["up"], runs["smp"], runs["speedup"], runs["mp_on_up"]
+    up, smp, sp, cal = runs["up"], runs["smp"], runs["speedup"], runs["cal"]
     # The predictions run with the calibration of the trial kept (a later
     # trial, e.g. the other end of the bracket, may have moved it).
-    fit.bg, fit.ovh = runs["cal"]
+    fit.bg, fit.ovh = int(cal["bg_kernel_cycles"]), int(cal["mp_entry_overhead"])
     # Predictions: affinity off, priority raised, time slices.
     aff = fit.smp(base, affinity=False)
     pri = fit.smp(base, overrides={"priority": PRIORITY})
@@ -317,12 +387,18 @@ def _fit_variant(names: tuple[str, ...], seeds: list[int], start: tuple[int, int
         plausible = value is not None and value <= owner.plausible_max + 1e-9
     return {"names": names, "free": free, "value": value, "reached": reached,
             "plausible": plausible, "bg": fit.bg, "ovh": fit.ovh, "runs": fit.runs,
-            "up": up, "smp": smp, "speedup": sp, "mp_on_up": slow,
+            "up": up, "smp": smp, "speedup": sp,
+            "mp_on_up": float(cal["achieved_mp_on_up_slowdown"]),
             "affinity_gain": aff["cycles"].to_numpy() / smp["cycles"].to_numpy() - 1,
             "priority_gain": smp["cycles"].to_numpy() / pri["cycles"].to_numpy() - 1,
             "timeslice_gain": gains_ts[best_ts], "timeslice_best": best_ts,
             "half_tick_speedup": up["cycles"].to_numpy() / half["cycles"].to_numpy(),
-            "kernel_work_ratio": ratio}
+            "kernel_work_ratio": ratio,
+            "tolerance": {"SMP speedup": tol,
+                          "UP kernel": 100 * float(cal["tolerance"]["up_kernel"]),
+                          "MP-on-UP slowdown": float(cal["tolerance"]["mp_on_up_slowdown"])},
+            "sem": {"MP-on-UP slowdown": float(cal["sem"]["mp_on_up_slowdown"])},
+            "calibration_reused": bool(cal["reused"])}
 
 
 def _observables(r: dict[str, Any]) -> list[tuple[str, str, float, float, np.ndarray, str]]:
@@ -364,16 +440,25 @@ def hypothesis_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
         # In the table's own unit; "-0.05 to 0.05", not "-0.05-0.05".
         paper = f"{lo:g}" if lo == hi else \
             f"{lo:g}{' to ' if lo < 0 or hi < 0 else '-'}{hi:g}"
+        se = r.get("sem", {}).get(obs, C.sem(v))
         rows.append({"hypothesis": name, "free_parameter": r["free"] or "",
                      "fitted_value": r["value"] if r["value"] is not None else float("nan"),
                      "observable": obs, "unit": unit, "paper": paper, "model": m,
                      "model_min": float(v.min()), "model_max": float(v.max()),
+                     # Standard error of the mean over the seeds, and for a
+                     # fitted or calibrated row the fit's stopping tolerance
+                     # (TOL_SEM of them at the point kept), in the row's unit.
+                     "model_sem": float(se),
+                     "fit_tolerance": float(r.get("tolerance", {}).get(obs, float("nan"))),
                      "matched": bool(lo - tol - 1e-9 <= m <= hi + tol + 1e-9),
                      "status": status, "reached": bool(r["reached"]),
                      "plausible": bool(r["plausible"]),
                      "calibration_plausible": bool(r["bg"] <= BG_KERNEL_MAX
                                                    and r["ovh"] <= MP_OVERHEAD_MAX),
-                     "bg_kernel_cycles": int(r["bg"]), "mp_entry_overhead": int(r["ovh"])})
+                     "bg_kernel_cycles": int(r["bg"]), "mp_entry_overhead": int(r["ovh"]),
+                     # The default's calibration taken as it is: the variant's
+                     # overrides left its calibration runs unchanged.
+                     "calibration_reused": bool(r.get("calibration_reused", False))})
     return rows
 
 
@@ -402,9 +487,9 @@ def discriminating_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _run(args: tuple) -> dict[str, Any]:
-    names, seeds, start, steps, snap = args
+    names, seeds, ref, steps, snap, inert = args
     with pinned(snap):        # the caller's snapshot, in this worker process too
-        return _fit_variant(names, seeds, start, steps, None)
+        return _fit_variant(names, seeds, ref, steps, None, inert)
 
 
 STAMP = RESULTS / "e8_model_version.txt"
@@ -448,12 +533,19 @@ def e8_why(seeds: int = SEEDS, steps: int = 3, workers: int = 2, only: str = "",
     # processes, computes with the tables as they are now (an edit while E8
     # runs is an error naming the file, never a table of mixed rows).
     with pinned() as snap:
-        # Start every fit from the baseline's calibration (deterministic).
-        base = _fit_variant(("baseline",), ss, (8000, 0), steps, None)
-        start = (base["bg"], base["ovh"])
+        # The default's calibration, by the fit of bench/calibrate.py (the
+        # same steps and tolerance, through the result cache); every
+        # variant's calibration starts from it.
+        ref = C.fit_calibration(lambda scs: sweep(scs, workers=1, cache=None), ss)
         todo = [v for v in vs if v != ("baseline",)]
+        # The override items that leave the calibration runs unchanged.
+        inert = probe_inert(ref, _probe_units(todo, hs), ss, workers=workers)
+        if progress:
+            print(f"E8: calibration unchanged by {len(inert)} cause setting(s): "
+                  + "; ".join(",".join(f"{k}={v}" for k, v in u) for u in sorted(inert, key=str)))
+        base = _fit_variant(("baseline",), ss, ref, steps, None, inert)
         results = [base] if ("baseline",) in vs else []
-        jobs = [(v, ss, start, steps, snap) for v in todo]
+        jobs = [(v, ss, ref, steps, snap, inert) for v in todo]
         if workers == 1 or len(jobs) < 2:
             results += [_run(j) for j in jobs]
         else:
