@@ -399,7 +399,7 @@ def _draw_table1(ax, ex: Exploration) -> None:
             ax.fill_between([x[i] + off - width / 2, x[i] + off + width / 2],
                             lo - 0.5, hi + 0.5, color=F.PAPER_COLOR, alpha=0.45, lw=0,
                             label="paper, Table 1 (UP, 2-CPU SMP)" if k == i == 0 else None)
-    ax.set_xticks(x, ["user (incl. idle)", "kernel (lock held)", "spin"])
+    ax.set_xticks(x, ["user\n(incl. idle)", "kernel\n(lock held)", "spin"])
     ax.set_ylim(0, 105)
     ax.set_xlabel("Table 1 column")
     ax.set_ylabel("% of each CPU's time")
@@ -425,7 +425,10 @@ def _draw_speedup(ax, ex: Exploration) -> None:
     ax.scatter([2], [claims.loc["amdahl_bound", "value"]], marker="_", s=300, lw=2.5,
                color=F.PAPER_COLOR, zorder=6, label="paper: its Amdahl bound")
     F.cpu_axis(ax, ns)
-    F.log2_axis(ax, [0.5, max(2.0, float(s.max()), max(ns))], label="speedup over the UP kernel")
+    # up to the bounds and the model, not to the linear line's 64
+    top = 1.25 * max(4.0, float(s.max()), theory.lock_bound(ex.up_kernel, max(ns)))
+    F.log2_axis(ax, [0.5, top], label="speedup over the UP kernel")
+    ax.set_ylim(0.7, top)
     ax.set_title("Speedup against the bounds", loc="left", fontsize=11)
     F.legend_outside(ax)
 
@@ -435,7 +438,7 @@ def explore_figure(ex: Exploration) -> Figure:
     seed 0's MP run (its first CPUs) below; titled by the controls."""
     c = ex.controls
     rec = _first_cpus(ex.recording, TIMELINE_ROWS)
-    fig = Figure(figsize=(12.5, 5.2 + 0.5 * rec["cpus"]), layout="constrained")
+    fig = Figure(figsize=(10.5, 5.2 + 0.5 * rec["cpus"]), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[4.2, 1.0 + 0.5 * rec["cpus"]])
     a1, a2 = top.subplots(1, 2, width_ratios=[1.0, 1.15])
     _draw_table1(a1, ex)
