@@ -134,13 +134,19 @@ def _menu(d, menu: str, item: str) -> None:
                    if i.text == item])[0].click()
 
 
+PANEL_JS = """
+const o = document.querySelector('.widget-output');
+if (!o) return ['', ''];
+const i = o.querySelector('img');
+return [o.innerText, i ? i.src : ''];
+"""
+
+
 def _panel(d) -> tuple[str, str]:
-    """The explorer panel's text and its figure's image source."""
-    outs = d.find_elements(By.CSS_SELECTOR, ".widget-output")
-    if not outs:
-        return "", ""
-    imgs = outs[0].find_elements(By.TAG_NAME, "img")
-    return outs[0].text, (imgs[0].get_attribute("src") or "") if imgs else ""
+    """The explorer panel's text and its figure's image source, read in
+    one step of the page (the panel is redrawn while we look)."""
+    text, src = d.execute_script(PANEL_JS)
+    return text, src
 
 
 @pytest.mark.slow
