@@ -33,6 +33,9 @@ NB    ?=
 # added, since Jupyter refuses to start as root without it.
 TEST_WORKERS ?= auto
 LAB_ARGS ?=
+# `make lab LAB_DIR=...`: the folder JupyterLab opens (the browser test opens a
+# copy of notebooks/, so that nothing it runs can change the committed ones).
+LAB_DIR ?= notebooks
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: all venv compiled test reproduce check lab speed fast docs lock clean distclean
@@ -118,7 +121,7 @@ check: $(VENV)/.run
 	$(PY) -m reproduce.cli.run_notebooks --check $(NB)
 
 lab: $(VENV)/.lab
-	$(VENV)/bin/jupyter lab notebooks $(ROOT_ARGS) $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab $(LAB_DIR) $(ROOT_ARGS) $(LAB_ARGS)
 
 # The speed benchmark (reproduce.perf.speed): the speed table of
 # docs/performance.md in one run, the compiled build (the default) and the

@@ -67,6 +67,8 @@ def test_every_saved_chart_has_a_title_and_labelled_axes():
     for name, src in _notebook_code():
         if "save_figure(" not in src or "figures.figure" in src:
             continue            # Figures 2-4 are titled by reproduce.report.figures (tested above)
+        if "explore_figure(" in src:
+            continue            # titled and labelled by reproduce.report.explore (tests/test_explore.py)
         if "timeline(" in src or "timeline_pair(" in src:
             # reproduce.report.timeline labels its time axis and names each CPU's
             # row itself (tests/test_trace.py); the cell must still give a title.

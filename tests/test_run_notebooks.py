@@ -46,6 +46,22 @@ def test_strip_volatile_drops_papermill_timing(tmp_path):
     assert "papermill" not in nb.cells[0].metadata and "execution" not in nb.cells[0].metadata
 
 
+def test_strip_volatile_drops_widget_state_and_views_but_keeps_their_text(tmp_path):
+    # a displayed widget carries a random model id, new at every execution
+    p = tmp_path / "v.ipynb"
+    _write(p, "panel", executed=True)
+    nb = nbformat.read(p, as_version=4)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"a1": {}}}}
+    nb.cells[0].outputs = [nbformat.v4.new_output(
+        "display_data", data={R.WIDGET_VIEW: {"model_id": "a1", "version_major": 2},
+                              "text/plain": "VBox(children=(IntSlider(value=2),))"})]
+    nbformat.write(nb, p)
+    R.strip_volatile(p)
+    nb = nbformat.read(p, as_version=4)
+    assert "widgets" not in nb.metadata
+    assert nb.cells[0].outputs[0]["data"] == {"text/plain": "VBox(children=(IntSlider(value=2),))"}
+
+
 def test_an_interrupted_run_leaves_the_committed_notebook_whole(tmp_path, monkeypatch):
     # papermill is interrupted (Ctrl-C) after writing part of its output: the
     # committed notebook keeps its bytes and no temporary is left behind

@@ -76,14 +76,23 @@ def up_to_date(path: Path) -> bool:
     return ran and stored == notebook_fingerprint(path)
 
 
+# The output of a displayed widget that names its model: a random id, new at
+# every execution, of a model that lives only as long as the kernel.
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def strip_volatile(path: Path) -> None:
-    """Drop papermill's timestamps and durations from a notebook and stamp
-    its fingerprint."""
+    """Drop papermill's timestamps and durations from a notebook, and the
+    widgets' state and views (random model ids; the text of each widget's
+    display stays), and stamp its fingerprint."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        for out in cell.get("outputs", []):
+            out.get("data", {}).pop(WIDGET_VIEW, None)
     nbformat.write(nb, path)
     nb = nbformat.read(path, as_version=4)
     nb.metadata["reproduce"] = {"fingerprint": notebook_fingerprint(path)}
