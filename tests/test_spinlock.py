@@ -260,3 +260,27 @@ def test_draws_long_run_crosses_blocks():
         assert d.integers(n) == int(ref.integers(n))
     with pytest.raises(ValueError):
         d.integers(0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 12345])
+@pytest.mark.parametrize("primed", [False, True])
+def test_stream_is_numpys_random_and_integers(seed, primed):
+    """Stream gives numpy's random() and integers(n) mixed in any order, bit
+    for bit (random() takes a whole 64-bit output and leaves a buffered 32-bit
+    half waiting for the next integers()), across blocks."""
+    from reproduce.kernel.draws import BLOCK, Stream
+    ref, mine = np.random.default_rng(seed), np.random.default_rng(seed)
+    if primed:                       # leave a 32-bit half buffered in the generator
+        assert int(ref.integers(3)) == int(mine.integers(3))
+    s = Stream(mine)
+    order = np.random.default_rng(1000 + seed)
+    bounds = [1, 2, 3, 7, 16, 100, 1000, 2**31 + 5, 2**32 - 1]
+    for _ in range(3 * BLOCK):
+        if order.integers(3) == 0:
+            x = s.random()
+            assert type(x) is float and x == ref.random()
+        else:
+            n = bounds[int(order.integers(len(bounds)))]
+            assert s.integers(n) == int(ref.integers(n))
+    with pytest.raises(ValueError):
+        s.integers(0)

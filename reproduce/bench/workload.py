@@ -38,6 +38,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..kernel.draws import Stream
 from ..kernel.image import UHEAP_BASE, USTACK_TOP
 from ..machine.memory import PGSIZE
 from ..kernel.proc import CALL, EXIT, PROTECT, RUN, SLEEP, SPAWN, THREAD, TOUCH
@@ -200,7 +201,7 @@ def table_va(page: int, areas: int) -> int:
     return REPL_TABLE + (page % areas) * AREA + (page // areas) * PGSIZE
 
 
-def replicated_table(acts: Iterator, rng: np.random.Generator, w) -> Iterator:
+def replicated_table(acts: Iterator, rng: Stream, w) -> Iterator:
     """A replication thread's work on the replicated table, woven into its
     own program *acts* (a :func:`system_thread`): each user run works on a
     uniform table page, read before the run and, with probability
@@ -213,7 +214,9 @@ def replicated_table(acts: Iterator, rng: np.random.Generator, w) -> Iterator:
     that read the page while it was sealed keeps a stale read-only TLB entry
     and faults once when it writes (section 3.3).  *rng* is a stream of the
     thread's own, so its runs and calls are those of the thread without the
-    table."""
+    table: a :class:`~reproduce.kernel.draws.Stream`, numpy's numbers
+    without a numpy call per draw (``integers`` alone cost about 10,000
+    instructions, a third of an acquisition of this workload)."""
     pages, areas = int(w["repl_table_pages"]), int(w["repl_table_areas"])
     write_p, seal_p = float(w["repl_write_prob"]), float(w["repl_seal_prob"])
     seen: list[int] = []             # pages this thread has touched (so mapped)
@@ -221,9 +224,9 @@ def replicated_table(acts: Iterator, rng: np.random.Generator, w) -> Iterator:
         if act[0] != RUN:
             yield act
             if act[0] == SLEEP and seen and rng.random() < seal_p:
-                yield (PROTECT, seen[int(rng.integers(len(seen)))], False)
+                yield (PROTECT, seen[rng.integers(len(seen))], False)
             continue
-        va = table_va(int(rng.integers(pages)), areas)
+        va = table_va(rng.integers(pages), areas)
         yield (TOUCH, va, False)
         seen.append(va)
         yield act
@@ -238,7 +241,7 @@ def replication_thread(rng: np.random.Generator, w, period: int, phase: int,
     acts = system_thread(rng, period, phase, w)
     if int(w["repl_table_pages"]) <= 0:
         return acts
-    return replicated_table(acts, np.random.default_rng(table), w)
+    return replicated_table(acts, Stream(np.random.default_rng(table)), w)
 
 
 def replication_process(rng: np.random.Generator, w, period: int, phase: int,

@@ -17,6 +17,7 @@ knowing how the memory code works (a fault = ``page_fault`` plus
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 # Fault kinds, in the order the handler tests for them.
 STALE_TLB = "stale-tlb"        # the PTE already allows the access: stale TLB entry, ignored
@@ -65,6 +66,22 @@ class ProtectResult:
     ipis_avoided: int = 0
     ipis_sent: int = 0
     shot: tuple[int, ...] = ()
+
+
+# A switch happens on every context switch and has only these outcomes, and
+# the results are immutable: each is made once here.  (A frozen dataclass's
+# __init__ is generated Python code, which the compiled build calls through
+# the interpreter: about 4,600 instructions, a tenth of a paper-workload
+# context switch.)
+SWITCHES: Final = tuple(SwitchResult(bool(loaded), allocated, bool(installed))
+                        for loaded in (0, 1) for allocated in (0, 1) for installed in (0, 1))
+UNCHANGED: Final = ProtectResult(False)
+
+
+def switch_result(loaded: bool, allocated: int = 0, installed: bool = False) -> SwitchResult:
+    """``SwitchResult(loaded, allocated, installed)``, one of ``SWITCHES``
+    (*allocated*: 0 or 1 page directories)."""
+    return SWITCHES[4 * loaded + 2 * allocated + installed]
 
 
 @dataclass(eq=False)

@@ -110,3 +110,68 @@ def integer_below(rng: Any, n: int) -> int:
     if isinstance(rng, Draws):
         return rng.integers(n)
     return int(rng.integers(n))
+
+
+DOUBLE: Final = 1.0 / 9007199254740992.0    # 2**-53
+
+
+class Stream:
+    """``random()`` and ``integers(n)`` of numpy Generator *gen*, mixed in
+    any order, bit for bit, from raw outputs drawn a block at a time: the
+    replicated table's accesses (``bench/workload.py``), one of each per
+    user run.  numpy's PCG64 keeps the unused high half of a 64-bit output
+    for the next 32-bit draw (``pcg64_next32``), while ``random()`` takes a
+    whole new output (``next_double``: its top 53 bits times 2**-53) and
+    leaves that half waiting; so the half is held apart here, not in the
+    block.  The generator must not be used directly once a ``Stream``
+    reads it."""
+
+    __slots__ = ("_bits", "_halves", "_next", "_half")
+
+    def __init__(self, gen: Any) -> None:
+        self._bits: Any = gen.bit_generator
+        state = self._bits.state
+        if state["bit_generator"] != "PCG64":
+            raise ValueError(f"Stream follows PCG64, not {state['bit_generator']}")
+        self._half = int(state["uinteger"]) if state["has_uint32"] else -1   # -1: none
+        self._halves: list[int] = []       # low, high, low, high, ... of the block
+        self._next = 0                     # even: the next whole output's low half
+
+    def _output(self) -> int:
+        """Index in ``_halves`` of the next whole 64-bit output."""
+        i = self._next
+        if i == len(self._halves):
+            raw = self._bits.random_raw(BLOCK)
+            self._halves = raw.astype("<u8").view("<u4").tolist()
+            i = 0
+        self._next = i + 2
+        return i
+
+    def _next32(self) -> int:
+        h = self._half
+        if h >= 0:
+            self._half = -1
+            return h
+        i = self._output()
+        self._half = self._halves[i + 1]
+        return self._halves[i]
+
+    def random(self) -> float:
+        """``gen.random()``."""
+        i = self._output()
+        return ((self._halves[i + 1] << 21) | (self._halves[i] >> 11)) * DOUBLE
+
+    def integers(self, n: int) -> int:
+        """``int(gen.integers(n))``: a number in [0, *n*)."""
+        if not 1 <= n <= MASK32:
+            raise ValueError(f"integers({n}): n must be in [1, 2**32)")
+        if n == 1:
+            return 0
+        m = self._next32() * n
+        low = m & MASK32
+        if low < n:
+            threshold = (MASK32 - (n - 1)) % n
+            while low < threshold:
+                m = self._next32() * n
+                low = m & MASK32
+        return m >> 32

@@ -56,7 +56,7 @@ from ..machine.memory import PGSIZE, PhysicalMemory
 from ..machine.mmu import (PDX, PTE_ADDR, PTE_G, PTE_P, PTE_PS, PTE_U, PTE_W, PTX,
                            PageFault, copy_pgdir, read_pde, walkpgdir, write_pde)
 from .container import (PAGE, PGDIR, PGTAB, SPURIOUS_PDE, STALE_TLB, WP_UPGRADE, Container,
-                        Fault, ProtectResult, SwitchResult)
+                        UNCHANGED, Fault, ProtectResult, SwitchResult, switch_result)
 from .image import (CODE_LIMIT, CPULOCAL_VA, DEFAULT_CODE_PACKAGES, KERNBASE,
                     KSTACK_BASE, KSTACK_GUARD, KSTACK_STRIDE, KSTACKSIZE, MAX_CPUS,
                     USER_BASE, USTACK_BASE, USTACK_PDX, USTACK_TOP, UTOP, CodePackage,
@@ -319,13 +319,13 @@ class MemoryManager:
         self._check_booted(cpu)
         c.multithreaded = True
         if c.pgdir is not None:
-            return SwitchResult(False, 0)
+            return switch_result(False, 0)
         pgdir = self._new_container_pgdir(c, cpu)
         loaded = False
         if self._current[cpu.id] is c:
             self._lcr3(cpu, pgdir)
             loaded = True
-        return SwitchResult(loaded, 1)
+        return switch_result(loaded, 1)
 
     def _new_container_pgdir(self, c: Container, cpu: CPU) -> int:
         """Copy *cpu*'s global page directory into a container page directory
@@ -371,8 +371,8 @@ class MemoryManager:
             if cpu.cr3 != gp:
                 self._lcr3(cpu, gp)
                 self._tlb_ctx[i] = None
-                return SwitchResult(True)
-            return SwitchResult(False)      # lazy: the installed stack PDE stays
+                return switch_result(True)
+            return switch_result(False)      # lazy: the installed stack PDE stays
         c = self._check_container(container)
         self._current[i] = c
         self._tlb_ctx[i] = c
@@ -387,13 +387,13 @@ class MemoryManager:
                 self.counters["pde_installs"] += 1
             if installed or cpu.cr3 != gp:
                 self._lcr3(cpu, gp)
-                return SwitchResult(True, 0, installed)
-            return SwitchResult(False)
+                return switch_result(True, 0, installed)
+            return switch_result(False)
         pgdir, allocated = self._cpu_pgdir(c, i)
         if cpu.cr3 != pgdir:
             self._lcr3(cpu, pgdir)
-            return SwitchResult(True, allocated)
-        return SwitchResult(False, allocated)
+            return switch_result(True, allocated)
+        return switch_result(False, allocated)
 
     def _lcr3(self, cpu: CPU, pgdir: int) -> None:
         cpu.lcr3(pgdir)
@@ -565,7 +565,7 @@ class MemoryManager:
             c.tracked.add(page)
         new = pte | PTE_W if writable else pte & ~PTE_W
         if new == pte:
-            return ProtectResult(False)
+            return UNCHANGED
         self.mem.write32(pte_pa, new)
         if cpu is not None:
             cpu.tlb.invlpg(va)
