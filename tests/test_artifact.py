@@ -61,3 +61,30 @@ def test_make_installs_from_the_hashed_lock_files_only():
     for tool in ("pytest", "hypothesis", "nbval", "mypy", "dask"):
         assert not re.search(rf"^{tool}==", run, re.M), f"{tool} in the run group"
     assert re.search(r"^ipykernel==7\.[0-2]\.", run, re.M), "ipykernel >= 7.3 warns at every start"
+
+
+def test_every_notebook_import_is_in_the_run_group():
+    # `make reproduce` executes every notebook with the run group alone
+    # installed: a notebook importing a package only the test or lab group
+    # brings would fail on a fresh clone (as notebook 12 once did).
+    import json
+    import sys
+    from importlib.metadata import packages_distributions
+    dists = packages_distributions()
+    run = (ROOT / "requirements" / "run.txt").read_text().lower()
+    pinned = {m.group(1).replace("_", "-")
+              for m in re.finditer(r"^([a-z0-9_.-]+)==", run, re.M)}
+    missing = []
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(nb.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            for m in re.finditer(r"^\s*(?:from|import)\s+([A-Za-z_][\w]*)",
+                                 "".join(cell["source"]), re.M):
+                mod = m.group(1)
+                if mod in sys.stdlib_module_names or mod == "reproduce":
+                    continue
+                names = {d.lower().replace("_", "-") for d in dists.get(mod, [mod])}
+                if not names & pinned:
+                    missing.append(f"{nb.name}: {mod}")
+    assert not missing, f"imported by notebooks but not in requirements/run.txt: {missing}"
