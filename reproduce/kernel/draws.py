@@ -70,9 +70,18 @@ class Draws:
 
     def permutation(self, n: int) -> list[int]:
         """``list(gen.permutation(n))``."""
-        if not 0 <= n <= MASK32:
+        return self.shuffled(list(range(n)))
+
+    def shuffled(self, items: list[int]) -> list[int]:
+        """``[items[i] for i in gen.permutation(len(items))]``: numpy's
+        Fisher-Yates swaps applied to a copy of *items* instead of to
+        ``arange(n)`` (a swap moves whatever sits at its two places), so
+        the order comes without the index list and a second list made from
+        it (at 32 CPUs, about 40 % of the releases shuffle ~30 waiters)."""
+        n = len(items)
+        if n > MASK32:
             raise ValueError(f"permutation({n}): n must be in [0, 2**32)")
-        out = list(range(n))
+        out = items.copy()
         for i in range(n - 1, 0, -1):
             j = self._interval(i)
             out[i], out[j] = out[j], out[i]
@@ -103,6 +112,14 @@ def permutation(rng: Any, n: int) -> list[int]:
     if isinstance(rng, Draws):
         return rng.permutation(n)
     return [int(i) for i in rng.permutation(n)]
+
+
+def shuffled(rng: Any, items: list[int]) -> list[int]:
+    """*items* in the order ``rng.permutation(len(items))`` gives, for a
+    Draws or a Generator."""
+    if isinstance(rng, Draws):
+        return rng.shuffled(items)
+    return [items[i] for i in rng.permutation(len(items))]
 
 
 def integer_below(rng: Any, n: int) -> int:

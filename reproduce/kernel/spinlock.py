@@ -77,7 +77,7 @@ from typing import Any, Final
 
 from ..errors import ConfigError, InvariantError
 from ..machine.cacheline import HIT, TRANSFER, CacheLine
-from .draws import integer_below, permutation
+from .draws import integer_below, shuffled
 from .lockstat import LockStat
 
 LOCK_KINDS = ("tas", "ttas", "ttas_backoff", "ticket", "mcs", "qspinlock")
@@ -238,7 +238,7 @@ class Spinlock:
         which gives the same numbers without a numpy call per release."""
         if len(cpus) < 2:
             return cpus
-        return [cpus[i] for i in permutation(rng, len(cpus))]
+        return shuffled(rng, cpus)
 
     # -- statistics ---------------------------------------------------------
     def row(self, entry: str, cpu: int) -> LockStat:
