@@ -132,7 +132,7 @@ def integer_below(rng: Any, n: int) -> int:
 DOUBLE: Final = 1.0 / 9007199254740992.0    # 2**-53
 
 
-class Stream:
+class Stream(Draws):
     """``random()`` and ``integers(n)`` of numpy Generator *gen*, mixed in
     any order, bit for bit, from raw outputs drawn a block at a time: the
     replicated table's accesses (``bench/workload.py``), one of each per
@@ -143,15 +143,13 @@ class Stream:
     block.  The generator must not be used directly once a ``Stream``
     reads it."""
 
-    __slots__ = ("_bits", "_halves", "_next", "_half")
+    __slots__ = ("_half",)
 
     def __init__(self, gen: Any) -> None:
-        self._bits: Any = gen.bit_generator
+        super().__init__(gen)
         state = self._bits.state
-        if state["bit_generator"] != "PCG64":
-            raise ValueError(f"Stream follows PCG64, not {state['bit_generator']}")
         self._half = int(state["uinteger"]) if state["has_uint32"] else -1   # -1: none
-        self._halves: list[int] = []       # low, high, low, high, ... of the block
+        self._halves = []                  # low, high, low, high, ... of the block
         self._next = 0                     # even: the next whole output's low half
 
     def _output(self) -> int:
@@ -165,6 +163,8 @@ class Stream:
         return i
 
     def _next32(self) -> int:
+        """The held half if any, else a new output's low half (its high
+        half held): numpy's ``pcg64_next32``.  ``integers(n)`` is Draws'."""
         h = self._half
         if h >= 0:
             self._half = -1
@@ -177,18 +177,3 @@ class Stream:
         """``gen.random()``."""
         i = self._output()
         return ((self._halves[i + 1] << 21) | (self._halves[i] >> 11)) * DOUBLE
-
-    def integers(self, n: int) -> int:
-        """``int(gen.integers(n))``: a number in [0, *n*)."""
-        if not 1 <= n <= MASK32:
-            raise ValueError(f"integers({n}): n must be in [1, 2**32)")
-        if n == 1:
-            return 0
-        m = self._next32() * n
-        low = m & MASK32
-        if low < n:
-            threshold = (MASK32 - (n - 1)) % n
-            while low < threshold:
-                m = self._next32() * n
-                low = m & MASK32
-        return m >> 32
