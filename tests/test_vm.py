@@ -10,7 +10,7 @@ from reproduce.bench.memory_workload import boot
 from hypothesis import given, settings, strategies as st
 
 from reproduce.errors import ConfigError
-from reproduce.kernel.container import Fault
+from reproduce.kernel.container import Container, Fault
 from reproduce.kernel.image import (CODE_BASE, CPULOCAL_PDX, CPULOCAL_VA, KERNBASE,
                                     UHEAP_BASE, USTACK_BASE, USTACK_PDX, USTACK_TOP,
                                     default_image)
@@ -29,6 +29,17 @@ def machine(ncpus: int = 2, mp: bool = True) -> tuple[MemoryManager, list[CPU]]:
 
 def pgdir_words(mm: MemoryManager, pgdir: int) -> list[int]:
     return [mm.mem.read32(pgdir + 4 * i) & MASK_AD for i in range(1024)]
+
+
+def shared_container() -> tuple[MemoryManager, list[CPU], Container]:
+    """Two CPUs running one multithreaded container (made so on CPU 0, its
+    owner; CPU 1 runs it in its own copy of the page directory)."""
+    mm, cpus = machine(2)
+    c = mm.container_create()
+    mm.switch(cpus[0], c)
+    mm.make_multithreaded(c, cpus[0])
+    mm.switch(cpus[1], c)
+    return mm, cpus, c
 
 
 def frame_of(mm: MemoryManager, cpu: CPU, va: int) -> int:
@@ -204,11 +215,7 @@ def test_multithreaded_container_costs_one_pgdir_per_extra_cpu():
 
 
 def test_nonowner_fault_updates_container_pgdir_and_its_own():
-    mm, (c0, c1) = machine(2)
-    c = mm.container_create()
-    mm.switch(c0, c)
-    mm.make_multithreaded(c, c0)
-    mm.switch(c1, c)
+    mm, (c0, c1), c = shared_container()
     va = UHEAP_BASE + 7 * AREA
     faults = mm.access(c1, c, va)
     assert [(f.kind, f.pages_allocated) for f in faults] == [("pgtab", 2)]
@@ -243,11 +250,7 @@ def test_spurious_pde_fault_is_resolved_by_copying_and_allocates_nothing():
 
 
 def test_stale_tlb_fault_is_ignored_and_counted():
-    mm, (c0, c1) = machine(2)
-    c = mm.container_create()
-    mm.switch(c0, c)
-    mm.make_multithreaded(c, c0)
-    mm.switch(c1, c)
+    mm, (c0, c1), c = shared_container()
     va = UHEAP_BASE + 0x10
     mm.access(c0, c, va)                            # mapped writable
     r = mm.protect(c, va, writable=False, cpu=c0)   # downgrade: must shoot down
@@ -572,11 +575,7 @@ def test_write_to_a_tracked_page_makes_it_writable_again_lazily():
     # A checkpoint seals a page (read-only, writes tracked); CPU 1 reads it
     # while sealed; CPU 0's write faults and the handler upgrades the page
     # without an IPI; CPU 1's write then takes one ignored stale-TLB fault.
-    mm, (c0, c1) = machine(2)
-    c = mm.container_create()
-    mm.switch(c0, c)
-    mm.make_multithreaded(c, c0)
-    mm.switch(c1, c)
+    mm, (c0, c1), c = shared_container()
     va = UHEAP_BASE + 0x2010
     mm.access(c0, c, va)
     r = mm.protect(c, va, writable=False, cpu=c0, track=True)

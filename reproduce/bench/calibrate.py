@@ -256,6 +256,17 @@ def _simulate_rows(scs: list[Scenario]) -> "pd.DataFrame":
     return sweep(scs, workers=1, cache=False)
 
 
+def fit_up_share(up_at: Callable[[float], Point], target: float, start: float) -> Root:
+    """``bg_kernel_cycles`` giving the UP kernel the share *target* of its
+    time: :func:`find_root` from *start*, bracketing with :func:`share_step`;
+    *up_at(bg)* measures the share (a :class:`Point` over the seeds).  The
+    calibration's first fit, and the explorer's for another share."""
+    def share_next(p: Point, prev: Point | None) -> float:
+        return share_step(p.x, p.mean, target, None if prev is None else (prev.x, prev.mean))
+
+    return find_root(up_at, target, [start], step=share_next, lo=1, hi=10**7)
+
+
 def fit_calibration(run: Runner = _simulate_rows, seeds=SEEDS,
                     base: dict[str, Any] | None = None,
                     start: tuple[int, int] = (8000, 0)) -> dict[str, Any]:
@@ -280,11 +291,7 @@ def fit_calibration(run: Runner = _simulate_rows, seeds=SEEDS,
         rows = run(scs)
         return Point(bg, float(rows["kernel"].mean()), sem(rows["kernel"]), rows)
 
-    def share_next(p: Point, prev: Point | None) -> float:
-        return share_step(p.x, p.mean, t["up_kernel"], None if prev is None
-                          else (prev.x, prev.mean))
-
-    up = find_root(up_at, t["up_kernel"], [start[0]], step=share_next, lo=1, hi=10**7)
+    up = fit_up_share(up_at, t["up_kernel"], start[0])
     bg = int(up.best.x)
     up_rows = up.best.data
     up_cycles = up_rows["cycles"].to_numpy()

@@ -230,12 +230,12 @@ def e5_priority_timeslice(seeds: int = SEEDS, timeslices: tuple = (1, 2, 5, 10, 
 
 
 # --------------------------------------------------------------------- E6
-def e6_memory(max_cpus: int = 4, seed: int = 0) -> dict[str, pd.DataFrame]:
+def e6_memory(max_cpus: int = 4, seed: int = 0, seeds: int = SEEDS) -> dict[str, pd.DataFrame]:
     """Memory of containers (see :mod:`reproduce.bench.memory_workload`): ``pages``
     per container by case and CPUs running it, ``faults`` of the scripted
     multithreaded workload (spurious PDE faults, stale-TLB faults, IPIs
     avoided), ``full_run``: the same mechanisms in full runs of the paper's
-    workload on 1, 2 and *max_cpus* CPUs (:func:`e6_lazy_tlb`, every seed),
+    workload on 1, 2 and *max_cpus* CPUs (:func:`e6_lazy_tlb`, *seeds* seeds),
     and ``summary`` with the two numbers the paper states."""
     from ..bench import memory_workload as memory
     r = memory.pages_and_faults(max_cpus=max_cpus, seeds=(seed,))
@@ -251,7 +251,7 @@ def e6_memory(max_cpus: int = 4, seed: int = 0) -> dict[str, pd.DataFrame]:
         {"quantity": "mt_extra_pages_per_cpu_max",
          "value": float(per_cpu.max()) if len(per_cpu) else float("nan")},
     ])
-    full = e6_lazy_tlb(SEEDS, cpus=tuple(sorted({1, 2, max_cpus})))
+    full = e6_lazy_tlb(seeds, cpus=tuple(sorted({1, 2, max_cpus})))
     return {"pages": pages, "faults": r.faults, "full_run": full, "summary": summary}
 
 
@@ -454,24 +454,19 @@ def summary_table(seeds: int = SEEDS) -> pd.DataFrame:
     best = ts.groupby("value")["gain"].mean().abs().idxmax()
     add(f"Largest time-slice gain (SMP, {int(best)} ticks)", c.loc["timeslice_gain", "lo"],
         c.loc["timeslice_gain", "hi"], ts[ts["value"] == best]["gain"], "predicted", "fraction")
-    try:
-        mem = e6_memory()
-    except ImportError:
-        mem = None
+    mem = e6_memory(seeds=seeds)
     # Section 3.3's lazy TLB on the paper's workload, 2 CPUs: what it saves
     # and what it costs (the paper reports no counts).
-    lazy = e6_lazy_tlb(seeds, cpus=(2,))
-    lazy = lazy[lazy["build"] == "MP"]
+    lazy = mem["full_run"]
+    lazy = lazy[(lazy["build"] == "MP") & (lazy["cpus"] == 2)]
     add("Lazy TLB, SMP: shootdown IPIs avoided per run", None, None, lazy["ipis_avoided"],
         "predicted", "IPIs")
     add("Lazy TLB, SMP: stale-TLB faults per run", None, None, lazy["stale_tlb"],
         "predicted", "faults")
     add("Lazy TLB, SMP: spurious PDE faults per run", None, None, lazy["spurious_pde"],
         "predicted", "faults")
-    if mem is not None and "summary" in mem:
-        s = mem["summary"].set_index("quantity")["value"]
-        for key, qty in (("st_container_pages", "Pages of a new single-threaded container"),
-                         ("mt_extra_pages_per_cpu", "Extra pages per extra CPU, multithreaded")):
-            if key in s.index:
-                add(qty, c.loc[key, "lo"], c.loc[key, "hi"], [s[key]], "predicted", "pages")
+    s = mem["summary"].set_index("quantity")["value"]
+    for key, qty in (("st_container_pages", "Pages of a new single-threaded container"),
+                     ("mt_extra_pages_per_cpu", "Extra pages per extra CPU, multithreaded")):
+        add(qty, c.loc[key, "lo"], c.loc[key, "hi"], [s[key]], "predicted", "pages")
     return pd.DataFrame(rows)

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..bench.calibrate import share_step
+from ..bench.calibrate import Point, fit_up_share, sem, up_scenarios
 from ..bench.calibration import calibration
 from ..bench.result import Result
 from ..bench.run import simulate
@@ -69,8 +69,6 @@ MAX_CAUSES = 2
 SEEDS_RANGE = (1, 10)
 TIMELINE_MS_RANGE = (0.5, 200.0)
 TIMELINE_ROWS = 8            # CPUs drawn in the timeline (the first ones)
-FIT_STEPS = 6                # secant steps of the kernel-share fit at most
-FIT_TOL = 0.0025             # and its tolerance (a quarter of a percentage point)
 BOUND_CPUS = (1, 2, 4, 8, 16, 32, 64)   # where the bounds are drawn
 
 
@@ -194,9 +192,12 @@ def _nominal_mean_sum() -> float:
     return float(d["user_mean"]) + float(d["kernel_mean"])
 
 
-def _up_share(base: dict[str, Any], bg: int, seeds: int) -> float:
-    return float(np.mean([_run(Scenario(cpus=1, kernel="up", seed=s, **_with_bg(base, bg)))
-                          .table1()["kernel"] for s in range(seeds)]))
+def _up_share(base: dict[str, Any], bg: float, seeds: int) -> Point:
+    """The UP kernel's share of time at ``bg_kernel_cycles`` *bg* on
+    *base*'s scenarios: mean and standard error over *seeds*."""
+    fields_ = {k: v for k, v in base.items() if k != "calibrated"}
+    shares = [_run(s).table1()["kernel"] for s in up_scenarios(int(bg), range(seeds), fields_)]
+    return Point(bg, float(np.mean(shares)), sem(shares))
 
 
 def _with_bg(base: dict[str, Any], bg: int) -> dict[str, Any]:
@@ -207,20 +208,11 @@ def _with_bg(base: dict[str, Any], bg: int) -> dict[str, Any]:
 
 def _fit_bg(base: dict[str, Any], start: int, target: float, seeds: int) -> tuple[int, float]:
     """``bg_kernel_cycles`` giving the UP kernel *target* share of its time
-    on *base*'s machine (mean over *seeds*), by the calibration's own step
-    (:func:`~reproduce.bench.calibrate.share_step`); returns it and the
-    share reached."""
-    bg, share = int(start), _up_share(base, int(start), seeds)
-    prev = None
-    for _ in range(FIT_STEPS):
-        if abs(share - target) <= FIT_TOL:
-            break
-        nxt = share_step(bg, share, target, prev)
-        if nxt == bg:
-            break
-        prev = (bg, share)
-        bg, share = nxt, _up_share(base, nxt, seeds)
-    return bg, share
+    on *base*'s machine, by the calibration's own fit
+    (:func:`~reproduce.bench.calibrate.fit_up_share`: within half a standard
+    error over *seeds*); returns it and the share reached."""
+    root = fit_up_share(lambda bg: _up_share(base, bg, seeds), target, start)
+    return int(root.best.x), root.best.mean
 
 
 def _base(c: Controls) -> tuple[dict[str, Any], list[str]]:
