@@ -21,6 +21,8 @@ INSTALL := UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(PY) --
 # inputs (package source, data/params, data/paper, their own cells) changed
 # since they were last executed.  FORCE=1 is the default, accepted for old
 # scripts.  NB="E2 E7": only the notebooks whose names contain these.
+# JOBS=N: notebooks executed at once (default: one per core), beside E8 when
+# it reruns; JOBS=1: one after another, with a progress bar of cells.
 # The notebooks run on the compiled build (see `compiled` below) where a C
 # compiler exists; COMPILED=1, which used to ask for it, is accepted for old
 # scripts.
@@ -28,6 +30,7 @@ QUICK ?=
 COMPILED ?=
 FORCE ?=
 NB    ?=
+JOBS  ?=
 # `make lab`: extra arguments for `jupyter lab`, e.g. LAB_ARGS="--ip 0.0.0.0
 # --no-browser" in a container.  As root (a container, usually) --allow-root is
 # added, since Jupyter refuses to start as root without it.
@@ -114,7 +117,7 @@ fuzz: $(VENV)/.test
 # Fits the calibration if the model changed, executes every notebook
 # (papermill; figures/, data/results/), prints paper vs model and the verdict.
 reproduce: $(VENV)/.run compiled
-	$(PY) -m reproduce.cli.run_notebooks $(if $(QUICK),--only-stale,) $(NB)
+	$(PY) -m reproduce.cli.run_notebooks $(if $(QUICK),--only-stale,) $(if $(JOBS),--jobs $(JOBS),) $(NB)
 
 # Executes nothing: were the committed outputs made from this tree?
 check: $(VENV)/.run

@@ -152,3 +152,68 @@ def test_headline_counts_genuine_predictions_and_points_each_miss_to_its_noteboo
     assert "Table 1 SMP spin: model 14.2 %" in misses[0] and "20-23 %" in misses[0]
     assert "01-E1" in misses[0]
     assert "SMP speedup over UP: model 2.07" in misses[1] and "02-E2" in misses[1]
+
+
+def test_notebooks_run_beside_the_heavy_steps_and_its_readers_after_them(tmp_path, monkeypatch):
+    # jobs=2: the notebooks run in worker processes while E8 computes here;
+    # the two that render E8's tables start only once it has finished
+    names = ["01-a.ipynb", "02-b.ipynb", *R.AFTER_HEAVY]
+    for name in names:
+        _write(tmp_path / name, "1", executed=True)
+    monkeypatch.setattr(R, "NOTEBOOKS", tmp_path)
+    log = tmp_path / "log"
+
+    def fake(path, progress=True, label=None):      # runs in a forked worker
+        with open(log, "a") as f:
+            f.write(f"{path.name}\n")
+
+    monkeypatch.setattr(R, "execute", fake)
+
+    def heavy():
+        with open(log, "a") as f:
+            f.write("E8 done\n")
+
+    R.execute_selected(jobs=2, during=heavy)
+    lines = log.read_text().split()
+    assert sorted(lines) == sorted(names + ["E8", "done"])
+    e8 = lines.index("done")
+    assert all(lines.index(n) > e8 for n in R.AFTER_HEAVY)
+
+
+def test_a_failing_notebook_is_raised_after_the_others_finish(tmp_path, monkeypatch):
+    for name in ("01-a.ipynb", "02-bad.ipynb", "03-c.ipynb"):
+        _write(tmp_path / name, "1", executed=True)
+    monkeypatch.setattr(R, "NOTEBOOKS", tmp_path)
+
+    def fake(path, progress=True, label=None):
+        if "bad" in path.name:
+            raise RuntimeError("cell 3 failed")
+        (path.parent / (path.stem + ".ran")).write_text("ok")
+
+    monkeypatch.setattr(R, "execute", fake)
+    try:
+        R.execute_selected(jobs=2)
+    except RuntimeError as e:
+        assert "cell 3 failed" in str(e)
+    else:
+        raise AssertionError("the failure was not raised")
+    assert sorted(p.name for p in tmp_path.glob("*.ran")) == ["01-a.ran", "03-c.ran"]
+
+
+def test_every_notebook_that_reads_e8s_tables_runs_after_the_heavy_steps():
+    # a notebook that imports E8 or the explorer (which reads E8's fitted
+    # causes) must not run while E8 rewrites its tables
+    import json
+    for nb in sorted(R.NOTEBOOKS.glob("[!.]*.ipynb")):
+        code = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"]
+                         if c["cell_type"] == "code")
+        reads = "e8" in code or "report.explore" in code or "report import explore" in code
+        assert reads == (nb.name in R.AFTER_HEAVY), nb.name
+
+
+def test_jobs_must_be_a_whole_number_of_at_least_one(capsys):
+    import pytest
+    for bad in ("0", "-1", "two"):
+        with pytest.raises(SystemExit):
+            R.main(["--check", "--jobs", bad])
+        assert "--jobs" in capsys.readouterr().err

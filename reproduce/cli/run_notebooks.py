@@ -1,9 +1,14 @@
 """``make reproduce`` and ``make check``: the notebooks, executed or verified.
 
 ``make reproduce`` (``python -m reproduce.cli.run_notebooks``) executes
-every notebook with papermill, in name order, each with the defaults of its
-``parameters`` cell (those reproduce the paper), on the kernel named
-``reproduce`` that ``make`` registers inside ``.venv``.  Every notebook is
+every notebook with papermill, each with the defaults of its ``parameters``
+cell (those reproduce the paper), on the kernel named ``reproduce`` that
+``make`` registers inside ``.venv``.  Notebooks are independent of one
+another, so they run one per core at once (``--jobs``), each in a process
+of its own, while the heavy steps (E8, when its tables are not of the
+current model) compute in this one; the notebooks that render the heavy
+steps' tables (:data:`AFTER_HEAVY`) run after them.  Each writes the same
+bytes whatever ran beside it.  Every notebook is
 executed, whatever its stored fingerprint says: a reader who types ``make
 reproduce`` must get results computed on their machine, not the ones that
 came with the clone.
@@ -37,6 +42,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 import pandas as pd
@@ -127,18 +133,73 @@ def select(names: list[str] | None = None) -> list[Path]:
     return books
 
 
-def execute_selected(names: list[str] | None = None, force: bool = True) -> list[Path]:
+# The notebooks that render a heavy step's tables (E8's CSVs: notebook 10
+# draws them, the explorer takes E8's fitted causes from them): they run
+# after the heavy steps; every other notebook runs while E8 computes.
+AFTER_HEAVY = ("10-why-1.2.ipynb", "12-explore.ipynb")
+
+
+def _timed(path: Path) -> float:
+    """Execute *path* (no progress bar: several run at once); the wall
+    seconds it took.  Module-level, so a process pool can call it."""
+    t0 = time.perf_counter()
+    execute(path, progress=False)
+    return time.perf_counter() - t0
+
+
+def _run_batch(books: list[Path], jobs: int, start: int, total: int,
+               during: Callable[[], None] | None = None) -> None:
+    """Execute *books*, *jobs* at a time, each in a process of its own,
+    calling *during* (the heavy steps) meanwhile in this process; one line
+    as each finishes.  A failure in one notebook lets the others finish
+    (each keeps its committed contents until it has run whole), then is
+    raised.  With one job and nothing to do meanwhile: one after another,
+    here, with a progress bar of cells."""
+    if jobs == 1 and during is None:
+        for k, nb in enumerate(books, start):
+            t0 = time.perf_counter()
+            execute(nb, label=f"[{k}/{total}] {nb.stem}")
+            print(f"[{k}/{total}] {nb.name}: executed in {time.perf_counter() - t0:.1f} s",
+                  flush=True)
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from ..bench.sweep import mp_context
+    failed: list[BaseException] = []
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(books) or 1)),
+                             mp_context=mp_context()) as ex:
+        futs = {ex.submit(_timed, nb): nb for nb in books}
+        try:
+            if during is not None:
+                during()
+        except BaseException as e:       # the notebooks already running finish first
+            failed.append(e)
+        for k, f in enumerate(as_completed(futs), start):
+            nb = futs[f]
+            try:
+                print(f"[{k}/{total}] {nb.name}: executed in {f.result():.1f} s", flush=True)
+            except BaseException as e:
+                print(f"[{k}/{total}] {nb.name}: FAILED ({type(e).__name__}); "
+                      "its committed contents are kept", flush=True)
+                failed.append(e)
+    if failed:
+        raise failed[0]
+
+
+def execute_selected(names: list[str] | None = None, force: bool = True,
+                     jobs: int = 1, during: Callable[[], None] | None = None) -> list[Path]:
     """Execute the selected notebooks (all by default); with
-    ``force=False`` only those whose fingerprint is stale."""
+    ``force=False`` only those whose fingerprint is stale.  *jobs*
+    notebooks at a time; *during* (the heavy steps) is called while the
+    notebooks that do not render its tables run (:data:`AFTER_HEAVY` run
+    after it)."""
     books = select(names)
     todo = [b for b in books if force or not up_to_date(b)]
     if len(todo) < len(books):
         print(f"{len(books) - len(todo)} notebook(s) up to date, not re-run")
-    for k, nb in enumerate(todo, 1):
-        t0 = time.perf_counter()
-        execute(nb, label=f"[{k}/{len(todo)}] {nb.stem}")
-        print(f"[{k}/{len(todo)}] {nb.name}: executed in {time.perf_counter() - t0:.1f} s",
-              flush=True)
+    first = [b for b in todo if b.name not in AFTER_HEAVY]
+    after = [b for b in todo if b.name in AFTER_HEAVY]
+    _run_batch(first, jobs, 1, len(todo), during)
+    _run_batch(after, jobs, len(first) + 1, len(todo))
     return books
 
 
@@ -190,6 +251,17 @@ def heavy_steps() -> None:
     print(f"E8 done in {time.perf_counter() - t:.0f} s")
 
 
+def _jobs(text: str) -> int:
+    """``--jobs``: a whole number >= 1, else argparse's one-line error."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number >= 1")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m reproduce.cli.run_notebooks")
     ap.add_argument("names", nargs="*", help="run only notebooks whose name contains these")
@@ -200,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="execute only notebooks whose fingerprint is stale")
     ap.add_argument("--force", action="store_true", help="(default; kept for old scripts)")
     ap.add_argument("--no-summary", action="store_true")
+    ap.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
+                    help="notebooks executed at once, beside the heavy steps (default: one "
+                         "per core; 1: one after another, with a progress bar of cells)")
     a = ap.parse_args(argv)
     if a.check:
         stale = stale_notebooks(a.names)
@@ -212,8 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     doc, fitted = ensure()
     if fitted:
         print(f"calibration refitted for model version {doc['model_version']}")
-    heavy_steps()
-    ran = execute_selected(a.names, force=not a.only_stale)
+    ran = execute_selected(a.names, force=not a.only_stale, jobs=a.jobs, during=heavy_steps)
     if not a.no_summary:
         print_report(summary_for(ran))
     return 0
