@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from reproduce.bench import calibrate as C
+from reproduce.bench.scenario import Scenario
 from reproduce.bench.sweep import compute_row, sweep
 from reproduce.experiments import e8
 
@@ -94,8 +95,12 @@ def test_second_fit_with_unchanged_inputs_runs_nothing(tmp_path, counted):
     cal = fit.calibrate(fit.base(None, None))
     assert cal["reused"] and fit.runs == 0
     assert cal["bg_kernel_cycles"] == ref["bg_kernel_cycles"]
-    fit2 = e8._Fit({"placement": "same"}, list(seeds), ref, frozenset(), cache=tmp_path,
+    # placement means nothing on one CPU (e8.ONE_CPU): reused with no probe
+    fit1 = e8._Fit({"placement": "same"}, list(seeds), ref, frozenset(), cache=tmp_path,
                    names=("placement",))
+    assert fit1.calibrate(fit1.base(None, None))["reused"] and fit1.runs == 0
+    fit2 = e8._Fit({"bg_fixed_share": 1.0}, list(seeds), ref, frozenset(), cache=tmp_path,
+                   names=("bg_fixed",))
     cal2 = fit2.calibrate(fit2.base(None, None))
     assert not cal2["reused"] and fit2.runs > 0
 
@@ -116,3 +121,50 @@ def test_sem_is_the_standard_error_of_the_mean():
     v = np.array([1.0, 2.0, 3.0, 4.0])
     assert C.sem(v) == pytest.approx(v.std(ddof=1) / 2)
     assert C.sem([5.0]) == 0.0
+
+
+# Each parameter of e8.ONE_CPU at a value other than its default, all at
+# once: the runs the calibrations make (UP kernel and MP kernel on one CPU)
+# must be the same bit for bit beside every cause's own settings, or the
+# calibrations E8 shares between variants would not be theirs.
+ONE_CPU_VALUES = ({"irq_routing": "cpu0", "irq_burst_alternate": True, "placement": "same",
+                   "timer_list": "global", "ipi_preempt": True, "lock_line_writes": 16,
+                   "loop_bus_misses": 37.0, "timer_phase_skew": 0.5},
+                  {"irq_routing": "lowest", "irq_burst_alternate": False,
+                   "loop_bus_misses": 5.0})
+
+
+def _cause_settings():
+    out = [{}]
+    for h in e8.hypotheses().values():
+        ov = dict(h.overrides)
+        if h.free:
+            ov[h.free] = h.prior
+        out.append(ov)
+    return out
+
+
+@pytest.mark.parametrize("kernel", ["up", "mp"])
+def test_one_cpu_parameters_leave_one_cpu_runs_unchanged_beside_every_cause(kernel):
+    assert set(ONE_CPU_VALUES[0]) == e8.ONE_CPU           # every one of them tested
+    short = {"bg_kernel_cycles": 12052, "mp_entry_overhead": 228, "work_cycles": 6_000_000}
+    for cause in _cause_settings():
+        base = {**cause, **short}
+        want = _measured_row(Scenario(cpus=1, kernel=kernel, calibrated=False, overrides=base))
+        for values in ONE_CPU_VALUES:
+            ov = {**base, **{k: v for k, v in values.items() if k not in cause}}
+            got = _measured_row(Scenario(cpus=1, kernel=kernel, calibrated=False, overrides=ov))
+            assert got == want, (kernel, cause, values)
+
+
+def test_one_cpu_items_are_left_out_of_the_calibration_units():
+    hs = e8.hypotheses()
+    units = e8._probe_units([("irq_cpu0",), ("undeferrable",), ("placement",)], hs)
+    # irq_cpu0's routing means nothing on one CPU: its units are undeferrable's
+    assert units == e8._probe_units([("undeferrable",)], hs)
+    assert all(k not in e8.ONE_CPU for u in units for k, _ in u)
+
+
+def _measured_row(s):
+    row = compute_row(s)
+    return e8._measured(row)

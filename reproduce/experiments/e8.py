@@ -206,6 +206,27 @@ def _items(ov: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return Scenario(cpus=1, kernel="up", calibrated=False, overrides=ov).overrides
 
 
+# The parameters that choose between CPUs or act through a second one, and
+# so mean nothing on one CPU: where a device interrupt goes (every routing
+# and burst pattern delivers to the one CPU), where a process is created
+# (there is one CPU to create it on), one timer list or one per CPU (one
+# CPU walks it either way) and IPIs to preempt another CPU (there is none),
+# the lock word's line written while others spin on it (no one spins), the
+# bus shared with another CPU's traffic (the bus is the CPU's alone), the
+# CPUs' timers' skew (one timer).  The calibrations run on one CPU, so
+# these are left out of their scenarios: two variants that differ only in
+# them (irq_cpu0 and undeferrable at one undeferrable_share) share one
+# calibration, the same runs.  tests/test_e8.py checks, bit for bit, that
+# each leaves both one-CPU builds' runs unchanged beside every cause.
+ONE_CPU = frozenset({"irq_routing", "irq_burst_alternate", "placement", "timer_list",
+                     "ipi_preempt", "lock_line_writes", "loop_bus_misses", "timer_phase_skew"})
+
+
+def one_cpu_items(ov: dict[str, Any]) -> dict[str, Any]:
+    """The overrides *ov* that can act on one CPU (:data:`ONE_CPU` left out)."""
+    return {k: v for k, v in ov.items() if k not in ONE_CPU}
+
+
 class _Fit:
     """The runs of one variant: its calibrations follow every trial value,
     unless the variant's overrides leave the calibration runs unchanged.
@@ -256,14 +277,16 @@ class _Fit:
                 continue
             h = self.hs[n]
             keys = set(h.overrides) | ({h.free} if h.free else set())
-            out.append(tuple((k, v) for k, v in sorted(ov.items()) if k in keys))
+            unit = tuple((k, v) for k, v in sorted(ov.items()) if k in keys)
+            if unit:
+                out.append(unit)
         return out
 
     def calibrate(self, base: dict) -> dict[str, Any]:
         """Both calibrations for the variant's scenarios *base*, from the
         default's values; the inert items are left out first, and with
         none left the default's fit is the answer (no run)."""
-        ov = dict(_items(base["overrides"]))
+        ov = one_cpu_items(dict(_items(base["overrides"])))
         kept = dict(ov)
         for unit in self.units(ov):
             if unit in self.inert:
@@ -342,6 +365,7 @@ def _probe_units(vs: list[tuple[str, ...]],
                 ov = dict(h.overrides)
                 if h.free and x is not None:
                     ov[h.free] = _rounder(h.free)(x) if x in (h.lo, h.hi) else x
+                ov = one_cpu_items(ov)
                 if ov:
                     out.append(_items(ov))
     return list(dict.fromkeys(out))
