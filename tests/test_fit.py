@@ -168,3 +168,18 @@ def test_one_cpu_items_are_left_out_of_the_calibration_units():
 def _measured_row(s):
     row = compute_row(s)
     return e8._measured(row)
+
+
+def test_changed_items_leave_out_only_the_tables_own_values():
+    from reproduce.bench.scenario import build_params
+    costs, work = build_params(Scenario(calibrated=False))
+    same = {"bg_fixed_share": work["bg_fixed_share"], "poll_threads": work["poll_threads"]}
+    other = {"bg_fixed_share": 0.5, "poll_threads": work["poll_threads"] + 2}
+    assert e8.changed_items(same) == {}
+    assert e8.changed_items(other) == other
+    assert e8.changed_items({**same, "priority": 2}) == {"priority": 2}
+    # the same tables, so the same run, bit for bit
+    short = {"work_cycles": 6_000_000}
+    a = compute_row(Scenario(cpus=2, calibrated=False, overrides={**short, **same}))
+    b = compute_row(Scenario(cpus=2, calibrated=False, overrides={**short, **e8.changed_items(same)}))
+    assert e8._measured(a) == e8._measured(b)

@@ -227,6 +227,20 @@ def one_cpu_items(ov: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in ov.items() if k not in ONE_CPU}
 
 
+def changed_items(ov: dict[str, Any]) -> dict[str, Any]:
+    """The overrides *ov* whose value is not the parameter tables' own (a
+    free parameter at a bracket end may be the default: ``bg_fixed_share``
+    0 is the background as a rate in time).  An override of a parameter to
+    its own value leaves the tables, and so the run, as they are; left out,
+    the run is the one another variant asks for, and the result cache
+    serves it (E8's runs are all uncalibrated: the tables are the files)."""
+    costs, work = build_params(Scenario(calibrated=False))
+    table = {**costs, **work}
+    items = _items(ov) if ov else ()
+    return {k: v for k, v in items
+            if not (k in table and type(table[k]) is type(v) and table[k] == v)}
+
+
 class _Fit:
     """The runs of one variant: its calibrations follow every trial value,
     unless the variant's overrides leave the calibration runs unchanged.
@@ -286,7 +300,7 @@ class _Fit:
         """Both calibrations for the variant's scenarios *base*, from the
         default's values; the inert items are left out first, and with
         none left the default's fit is the answer (no run)."""
-        ov = one_cpu_items(dict(_items(base["overrides"])))
+        ov = changed_items(one_cpu_items(dict(_items(base["overrides"]))))
         kept = dict(ov)
         for unit in self.units(ov):
             if unit in self.inert:
@@ -303,6 +317,7 @@ class _Fit:
         ov = dict(b.pop("overrides"))
         ov.update(fields.pop("overrides", {}))
         ov.update({"bg_kernel_cycles": self.bg, "mp_entry_overhead": self.ovh})
+        ov = changed_items(ov)
         return self._sweep([Scenario(cpus=2, kernel="mp", seed=s, calibrated=False,
                                      overrides=ov, **{**b, **fields}) for s in self.seeds])
 
@@ -365,7 +380,7 @@ def _probe_units(vs: list[tuple[str, ...]],
                 ov = dict(h.overrides)
                 if h.free and x is not None:
                     ov[h.free] = _rounder(h.free)(x) if x in (h.lo, h.hi) else x
-                ov = one_cpu_items(ov)
+                ov = changed_items(one_cpu_items(ov))
                 if ov:
                     out.append(_items(ov))
     return list(dict.fromkeys(out))
