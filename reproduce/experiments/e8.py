@@ -386,6 +386,18 @@ def _probe_units(vs: list[tuple[str, ...]],
     return list(dict.fromkeys(out))
 
 
+def _expected_runs(v: tuple[str, ...], hs: dict[str, Hypothesis], inert: frozenset) -> int:
+    """A rough count of the runs variant *v* will make, for the order in
+    which the fits are handed out: each trial value of a free parameter (its
+    bracket's two ends at least) runs the speedup's seeds, and the
+    calibrations (about three values of each of two fits, on longer one-CPU
+    runs) unless every setting of the variant was found inert; the
+    predictions run once."""
+    trials = 2 if any(hs[n].free for n in v) else 1
+    calibrates = any(u not in inert for u in _probe_units([v], hs))
+    return trials * (SEEDS + (9 * SEEDS if calibrates else 0)) + 5 * SEEDS
+
+
 def _fit_variant(names: tuple[str, ...], seeds: list[int], ref: dict[str, Any],
                  steps: int, cache: Any, inert: frozenset = frozenset()) -> dict[str, Any]:
     hs = hypotheses()
@@ -588,8 +600,13 @@ def e8_why(seeds: int = SEEDS, steps: int = 3, workers: int = 2, only: str = "",
         if workers == 1 or len(jobs) < 2:
             results += [_run(j) for j in jobs]
         else:
+            # The longest fits first, so that no worker is left with one
+            # at the end while the others wait; the table keeps its order.
+            order = sorted(range(len(jobs)), key=lambda i: -_expected_runs(todo[i], hs, inert))
             with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context()) as ex:
-                results += list(ex.map(_run, jobs))
+                done = list(ex.map(_run, [jobs[i] for i in order]))
+            by_job = dict(zip(order, done))
+            results += [by_job[i] for i in range(len(jobs))]
     hyp = pd.DataFrame([row for r in results for row in hypothesis_rows(r)])
     score = hyp[hyp["status"] == "predicted"].groupby("hypothesis", sort=False)["matched"].sum()
     hyp["predictions_matched"] = hyp["hypothesis"].map(score).astype(int)
