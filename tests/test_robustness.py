@@ -253,6 +253,10 @@ CORRUPTIONS = {
     "other scenario": lambda d, c: {**d, "scenario": small(3).key()},
     "not JSON": None,
     "a folder": None,
+    # entries are not flushed before their rename: what a crash of the
+    # machine can leave (the name written, the data not, or zeroed blocks)
+    "empty file after a crash": None,
+    "zeroed blocks after a crash": None,
 }
 
 
@@ -269,6 +273,10 @@ def test_tampered_entry_is_moved_aside_recomputed_and_reported(tmp_path, capsys,
     elif name == "a folder":
         path.unlink()
         path.mkdir()
+    elif name == "empty file after a crash":
+        path.write_bytes(b"")
+    elif name == "zeroed blocks after a crash":
+        path.write_bytes(b"\0" * len(path.read_bytes()))
     else:
         path.write_text(json.dumps(CORRUPTIONS[name](_entry(cache, s), cache), allow_nan=True))
     capsys.readouterr()
