@@ -34,7 +34,7 @@ the shootdown IPIs the lazy TLB avoids and those a seal must send
 from __future__ import annotations
 
 from itertools import count
-from typing import Any, Iterator
+from typing import Any, Final, Iterator
 
 import numpy as np
 
@@ -43,7 +43,7 @@ from ..kernel.image import UHEAP_BASE, USTACK_TOP
 from ..machine.memory import PGSIZE
 from ..kernel.proc import CALL, EXIT, PROTECT, RUN, SLEEP, SPAWN, THREAD, TOUCH
 
-FOREVER = 1 << 40                 # a period no run reaches: "blocks forever"
+FOREVER: Final = 1 << 40                 # a period no run reaches: "blocks forever"
 SUBSYS_CYCLE = ("db", "io", "ipc", "db", "memory", "ipc")
 
 
@@ -74,7 +74,11 @@ def system_thread(rng: np.random.Generator, period: int, phase: int, w) -> Itera
     (:func:`startup_thread`)."""
     subsys = SUBSYS_CYCLE[int(rng.integers(len(SUBSYS_CYCLE)))]
     p = 1.0 / max(1.0, w["calls_per_wakeup"])
-    user, kernel = w["bg_user_cycles"], w["bg_kernel_cycles"]   # looked up once
+    # Looked up once, as floats: a float times a float is a native multiply
+    # in the compiled build and int() of it a native conversion (an int
+    # mean times a float is the same double: it converts exactly).
+    user: float = float(w["bg_user_cycles"])
+    kernel: float = float(w["bg_kernel_cycles"])
     skip = float(w["bg_fixed_share"])
     while True:
         yield (SLEEP, period, phase)
@@ -84,7 +88,7 @@ def system_thread(rng: np.random.Generator, period: int, phase: int, w) -> Itera
         # scaled: the same numbers as 2n calls of _exp (exponential(mean) is
         # mean times a standard exponential), at a fraction of the cost.
         n = int(rng.geometric(p))
-        z = rng.standard_exponential(2 * n).tolist()
+        z: list[float] = rng.standard_exponential(2 * n).tolist()
         for i in range(0, 2 * n, 2):
             yield (RUN, max(1, int(z[i] * user)))
             yield (CALL, max(1, int(z[i + 1] * kernel)), subsys)
@@ -190,8 +194,8 @@ def cluster_manager(rng: np.random.Generator, w, child_seeds: Iterator) -> Itera
 
 # The replicated table lives in the replication container's heap, its pages
 # spread over ``repl_table_areas`` 4 MiB areas (one page directory entry each).
-REPL_TABLE = UHEAP_BASE
-AREA = 1024 * PGSIZE
+REPL_TABLE: Final = UHEAP_BASE
+AREA: Final = 1024 * PGSIZE
 
 
 def table_va(page: int, areas: int) -> int:
@@ -258,7 +262,7 @@ def replication_process(rng: np.random.Generator, w, period: int, phase: int,
 # The longest phase a draw gives, in cycles: far beyond any run (the
 # horizon is bounded far below it) and far inside int64, so scaling a draw
 # can neither overflow nor wrap to a short or negative phase.
-MAX_PHASE = 1 << 52
+MAX_PHASE: Final = 1 << 52
 
 
 def _cycles(x: float) -> int:
