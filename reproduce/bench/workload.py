@@ -38,7 +38,7 @@ from typing import Any, Final, Iterator
 
 import numpy as np
 
-from ..kernel.draws import Stream
+from ..kernel.draws import BLOCK, GEOMETRIC_SEARCH, Exponentials, Stream
 from ..kernel.image import UHEAP_BASE, USTACK_TOP
 from ..machine.memory import PGSIZE
 from ..kernel.proc import CALL, EXIT, PROTECT, RUN, SLEEP, SPAWN, THREAD, TOUCH
@@ -80,18 +80,22 @@ def system_thread(rng: np.random.Generator, period: int, phase: int, w) -> Itera
     user: float = float(w["bg_user_cycles"])
     kernel: float = float(w["bg_kernel_cycles"])
     skip = float(w["bg_fixed_share"])
+    # The burst's length and its 2n phase lengths are standard exponentials
+    # (numpy's geometric below GEOMETRIC_SEARCH inverts one), scaled: the
+    # same numbers as geometric(p) and 2n calls of _exp (exponential(mean)
+    # is mean times a standard exponential).  They are drawn a block ahead
+    # (a numpy call per few dozen wake-ups, not two per wake-up) unless
+    # something else draws from rng in between.
+    invert = 0 < p < GEOMETRIC_SEARCH
+    z = Exponentials(rng, BLOCK if invert and not skip else 1)
     while True:
         yield (SLEEP, period, phase)
         if skip and rng.random() < skip:
             continue
-        # The burst's 2n phase lengths in one draw of standard exponentials,
-        # scaled: the same numbers as 2n calls of _exp (exponential(mean) is
-        # mean times a standard exponential), at a fraction of the cost.
-        n = int(rng.geometric(p))
-        z: list[float] = rng.standard_exponential(2 * n).tolist()
-        for i in range(0, 2 * n, 2):
-            yield (RUN, max(1, int(z[i] * user)))
-            yield (CALL, max(1, int(z[i + 1] * kernel)), subsys)
+        n = z.geometric(p) if invert else int(rng.geometric(p))
+        for _ in range(n):
+            yield (RUN, max(1, int(z.next() * user)))
+            yield (CALL, max(1, int(z.next() * kernel)), subsys)
 
 
 def poller_thread(quantum: int) -> Iterator:
@@ -225,9 +229,10 @@ def replicated_table(acts: Iterator, rng: Stream, w) -> Iterator:
     write_p, seal_p = float(w["repl_write_prob"]), float(w["repl_seal_prob"])
     seen: list[int] = []             # pages this thread has touched (so mapped)
     for act in acts:
-        if act[0] != RUN:
+        op: int = act[0]
+        if op != RUN:
             yield act
-            if act[0] == SLEEP and seen and rng.random() < seal_p:
+            if op == SLEEP and seen and rng.random() < seal_p:
                 yield (PROTECT, seen[rng.integers(len(seen))], False)
             continue
         va = table_va(rng.integers(pages), areas)

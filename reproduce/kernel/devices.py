@@ -48,11 +48,14 @@ class Devices:
         self._gap = 0
         self._alternate = True
         self._rng: Any = None
+        # Bound once: the engine calls these on every tick and interrupt.
+        self._tick_cb = self.tick
+        self._device_cb = self._device
 
     # ----------------------------------------------------------- the timer
     def tick(self, core: Core) -> None:
         """The local APIC timer fires on *core*'s CPU; it re-arms itself."""
-        self.engine.after(self.tick_period, self.tick, core)
+        self.engine.after(self.tick_period, self._tick_cb, core)
         if not self.k.interrupt(core, "timer", "timer", p_tick, None):
             core.pending_ticks += 1
 
@@ -114,7 +117,7 @@ class Devices:
         return self._z[i]
 
     def _arm(self) -> None:
-        self.engine.after(max(1, int(self._exp() * self._gap_mean)), self._device)
+        self.engine.after(max(1, int(self._exp() * self._gap_mean)), self._device_cb)
 
     def target(self) -> Core:
         """The CPU the interrupt controller delivers the next interrupt to."""
