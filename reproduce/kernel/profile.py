@@ -29,15 +29,30 @@ class ProfileKeys:
     made once per pair (every kernel entry needs it) and found again by two
     lookups of the strings, without building a tuple.  Each class counts
     its own cycles (an attribute, where a dictionary keyed by the name cost
-    a look-up and a store per hold)."""
+    a look-up and a store per hold).  The class found last is kept with its
+    two strings: about half the entries of the paper workload ask for it
+    again, and two identity tests find it (the strings are the callers'
+    constants; equal strings that are not the same object are looked up)."""
 
-    __slots__ = ("_by_entry", "_all")
+    __slots__ = ("_by_entry", "_all", "_entry", "_subsys", "_last")
 
     def __init__(self) -> None:
         self._by_entry: dict[str, dict[str, ProfileClass]] = {}
         self._all: list[ProfileClass] = []
+        self._entry = ""
+        self._subsys = ""
+        self._last: ProfileClass | None = None
 
     def key(self, entry: str, subsys: str) -> ProfileClass:
+        last = self._last
+        if last is not None and entry is self._entry and subsys is self._subsys:
+            return last
+        self._last = cls = self._find(entry, subsys)
+        self._entry = entry
+        self._subsys = subsys
+        return cls
+
+    def _find(self, entry: str, subsys: str) -> ProfileClass:
         names = self._by_entry.get(entry)
         if names is None:
             names = self._by_entry[entry] = {}
