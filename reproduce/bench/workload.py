@@ -34,16 +34,16 @@ the shootdown IPIs the lazy TLB avoids and those a seal must send
 from __future__ import annotations
 
 from itertools import count
-from typing import Any, Iterator
+from typing import Any, Final, Iterator
 
 import numpy as np
 
-from ..kernel.draws import Stream
+from ..kernel.draws import BLOCK, GEOMETRIC_SEARCH, Exponentials, Stream
 from ..kernel.image import UHEAP_BASE, USTACK_TOP
 from ..machine.memory import PGSIZE
 from ..kernel.proc import CALL, EXIT, PROTECT, RUN, SLEEP, SPAWN, THREAD, TOUCH
 
-FOREVER = 1 << 40                 # a period no run reaches: "blocks forever"
+FOREVER: Final = 1 << 40                 # a period no run reaches: "blocks forever"
 SUBSYS_CYCLE = ("db", "io", "ipc", "db", "memory", "ipc")
 
 
@@ -74,20 +74,28 @@ def system_thread(rng: np.random.Generator, period: int, phase: int, w) -> Itera
     (:func:`startup_thread`)."""
     subsys = SUBSYS_CYCLE[int(rng.integers(len(SUBSYS_CYCLE)))]
     p = 1.0 / max(1.0, w["calls_per_wakeup"])
-    user, kernel = w["bg_user_cycles"], w["bg_kernel_cycles"]   # looked up once
+    # Looked up once, as floats: a float times a float is a native multiply
+    # in the compiled build and int() of it a native conversion (an int
+    # mean times a float is the same double: it converts exactly).
+    user: float = float(w["bg_user_cycles"])
+    kernel: float = float(w["bg_kernel_cycles"])
     skip = float(w["bg_fixed_share"])
+    # The burst's length and its 2n phase lengths are standard exponentials
+    # (numpy's geometric below GEOMETRIC_SEARCH inverts one), scaled: the
+    # same numbers as geometric(p) and 2n calls of _exp (exponential(mean)
+    # is mean times a standard exponential).  They are drawn a block ahead
+    # (a numpy call per few dozen wake-ups, not two per wake-up) unless
+    # something else draws from rng in between.
+    invert = 0 < p < GEOMETRIC_SEARCH
+    z = Exponentials(rng, BLOCK if invert and not skip else 1)
     while True:
         yield (SLEEP, period, phase)
         if skip and rng.random() < skip:
             continue
-        # The burst's 2n phase lengths in one draw of standard exponentials,
-        # scaled: the same numbers as 2n calls of _exp (exponential(mean) is
-        # mean times a standard exponential), at a fraction of the cost.
-        n = int(rng.geometric(p))
-        z = rng.standard_exponential(2 * n).tolist()
-        for i in range(0, 2 * n, 2):
-            yield (RUN, max(1, int(z[i] * user)))
-            yield (CALL, max(1, int(z[i + 1] * kernel)), subsys)
+        n = z.geometric(p) if invert else int(rng.geometric(p))
+        for _ in range(n):
+            yield (RUN, max(1, int(z.next() * user)))
+            yield (CALL, max(1, int(z.next() * kernel)), subsys)
 
 
 def poller_thread(quantum: int) -> Iterator:
@@ -190,8 +198,8 @@ def cluster_manager(rng: np.random.Generator, w, child_seeds: Iterator) -> Itera
 
 # The replicated table lives in the replication container's heap, its pages
 # spread over ``repl_table_areas`` 4 MiB areas (one page directory entry each).
-REPL_TABLE = UHEAP_BASE
-AREA = 1024 * PGSIZE
+REPL_TABLE: Final = UHEAP_BASE
+AREA: Final = 1024 * PGSIZE
 
 
 def table_va(page: int, areas: int) -> int:
@@ -221,9 +229,10 @@ def replicated_table(acts: Iterator, rng: Stream, w) -> Iterator:
     write_p, seal_p = float(w["repl_write_prob"]), float(w["repl_seal_prob"])
     seen: list[int] = []             # pages this thread has touched (so mapped)
     for act in acts:
-        if act[0] != RUN:
+        op: int = act[0]
+        if op != RUN:
             yield act
-            if act[0] == SLEEP and seen and rng.random() < seal_p:
+            if op == SLEEP and seen and rng.random() < seal_p:
                 yield (PROTECT, seen[rng.integers(len(seen))], False)
             continue
         va = table_va(rng.integers(pages), areas)
@@ -258,7 +267,7 @@ def replication_process(rng: np.random.Generator, w, period: int, phase: int,
 # The longest phase a draw gives, in cycles: far beyond any run (the
 # horizon is bounded far below it) and far inside int64, so scaling a draw
 # can neither overflow nor wrap to a short or negative phase.
-MAX_PHASE = 1 << 52
+MAX_PHASE: Final = 1 << 52
 
 
 def _cycles(x: float) -> int:

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Final
 
 # Fault kinds, in the order the handler tests for them.
-STALE_TLB = "stale-tlb"        # the PTE already allows the access: stale TLB entry, ignored
-SPURIOUS_PDE = "spurious-pde"  # the container pgdir has the PDE: copied, nothing allocated
-PGDIR = "pgdir"                # a page directory was allocated and copied (Fig 3c / 4c)
-PGTAB = "pgtab"                # a page table and a page were allocated (private pgdir)
-PAGE = "page"                  # a page was added to an existing page table
-WP_UPGRADE = "wp-upgrade"      # a write to a write-tracked page: made writable again
+STALE_TLB: Final = "stale-tlb"        # the PTE already allows the access: stale TLB entry, ignored
+SPURIOUS_PDE: Final = "spurious-pde"  # the container pgdir has the PDE: copied, nothing allocated
+PGDIR: Final = "pgdir"                # a page directory was allocated and copied (Fig 3c / 4c)
+PGTAB: Final = "pgtab"                # a page table and a page were allocated (private pgdir)
+PAGE: Final = "page"                  # a page was added to an existing page table
+WP_UPGRADE: Final = "wp-upgrade"      # a write to a write-tracked page: made writable again
 FAULT_KINDS = (PAGE, PGTAB, PGDIR, SPURIOUS_PDE, STALE_TLB, WP_UPGRADE)
 
 

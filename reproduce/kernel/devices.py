@@ -8,7 +8,7 @@ leaves (``Core.pending_*``).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ConfigError
 from ..machine.cpu import IDLE, USER
@@ -25,12 +25,8 @@ if TYPE_CHECKING:
 IRQ_ROUTINGS = ("cpu0", "spread", "lowest")
 
 
-def exponentials(rng: Any, block: int = 256) -> Iterator[float]:
-    """Standard exponentials from *rng*, drawn *block* at a time.  Times a
-    mean they are, bit for bit, what one ``rng.exponential(mean)`` per draw
-    gives (numpy scales a standard exponential), at a fraction of the cost."""
-    while True:
-        yield from rng.standard_exponential(block).tolist()
+# Standard exponentials are drawn this many at a time (Devices._exp).
+BLOCK: Final = 256
 
 
 class Devices:
@@ -41,17 +37,25 @@ class Devices:
         self.engine = k.engine
         self.cores = k.cores
         self.tick_period = k.tick_period
-        self._dev: tuple = ()        # (mean gap, mean handler cycles, routing, exponentials)
+        # Device interrupts (start): mean gap, mean handler cycles, routing.
+        self._gap_mean = 0.0
+        self._mean_cycles = 0.0
+        self._routing = ""
+        self._z: list[float] = []    # standard exponentials drawn, used up to _zi
+        self._zi = 0
         self._next = 0               # round-robin position of spread/lowest routing
         self._burst = 0.0
         self._gap = 0
         self._alternate = True
         self._rng: Any = None
+        # Bound once: the engine calls these on every tick and interrupt.
+        self._tick_cb = self.tick
+        self._device_cb = self._device
 
     # ----------------------------------------------------------- the timer
     def tick(self, core: Core) -> None:
         """The local APIC timer fires on *core*'s CPU; it re-arms itself."""
-        self.engine.after(self.tick_period, self.tick, core)
+        self.engine.after(self.tick_period, self._tick_cb, core)
         if not self.k.interrupt(core, "timer", "timer", p_tick, None):
             core.pending_ticks += 1
 
@@ -90,18 +94,34 @@ class Devices:
         self._alternate = bool(alternate)
         self._rng = rng
         # Bursts keep the mean interrupt rate: bursts come *burst* times rarer.
-        gap_mean = (1.0 / rate) * (self._burst or 1.0)
-        self._dev = (gap_mean, float(mean_cycles), routing, exponentials(rng))
+        self._gap_mean = (1.0 / rate) * (self._burst or 1.0)
+        self._mean_cycles = float(mean_cycles)
+        self._routing = routing
+        self._z = []
+        self._zi = 0
         self._next = 0
         self._arm()
 
+    def _exp(self) -> float:
+        """The next standard exponential of the devices' stream, drawn
+        ``BLOCK`` at a time.  Times a mean they are, bit for bit, what one
+        ``rng.exponential(mean)`` per draw gives (numpy scales a standard
+        exponential), at a fraction of the cost; kept in a typed list, not
+        a generator, so the compiled build multiplies and converts them
+        natively."""
+        i = self._zi
+        if i == len(self._z):
+            self._z = self._rng.standard_exponential(BLOCK).tolist()
+            i = 0
+        self._zi = i + 1
+        return self._z[i]
+
     def _arm(self) -> None:
-        gap, _, _, z = self._dev
-        self.engine.after(max(1, int(next(z) * gap)), self._device)
+        self.engine.after(max(1, int(self._exp() * self._gap_mean)), self._device_cb)
 
     def target(self) -> Core:
         """The CPU the interrupt controller delivers the next interrupt to."""
-        routing = self._dev[2]
+        routing = self._routing
         if routing == "cpu0":
             return self.cores[0]
         n = len(self.cores)
@@ -119,7 +139,7 @@ class Devices:
         if self._burst:
             self._start_burst()
             return
-        cycles = max(1, int(next(self._dev[3]) * self._dev[1]))
+        cycles = max(1, int(self._exp() * self._mean_cycles))
         core = self.target()
         self._arm()
         self.deliver(core, cycles)
@@ -127,10 +147,10 @@ class Devices:
     def _start_burst(self) -> None:
         """A burst starts: its interrupts now and every ``gap`` cycles."""
         n = int(self._rng.geometric(1.0 / self._burst))
-        z, mean = self._dev[3], self._dev[1]
+        mean = self._mean_cycles
         first = self.target()
         for i in range(n):
-            cycles = max(1, int(next(z) * mean))
+            cycles = max(1, int(self._exp() * mean))
             target = None if self._alternate and i else first
             self.engine.after(i * self._gap, self._one, (target, cycles))
         self._arm()

@@ -21,6 +21,7 @@ directly once a ``Draws`` reads it: its state runs ahead by up to a block.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 BLOCK: Final = 256               # 64-bit outputs drawn per numpy call
@@ -177,3 +178,40 @@ class Stream(Draws):
         """``gen.random()``."""
         i = self._output()
         return ((self._halves[i + 1] << 21) | (self._halves[i] >> 11)) * DOUBLE
+
+
+# numpy's geometric(p) inverts one standard exponential below this p
+# (random_geometric_inversion); at or above it, it searches with uniform
+# draws (random_geometric_search).
+GEOMETRIC_SEARCH: Final = 0.333333333333333333333333
+
+
+class Exponentials:
+    """``standard_exponential()`` of numpy Generator *gen*, one at a time,
+    drawn *block* at a time: numpy fills an array one draw after another,
+    so the numbers are the same whatever the block (1: each drawn when
+    asked, for a caller that also draws from *gen* in between).  A block
+    ahead leaves the generator's state ahead: nothing else may draw from it
+    then."""
+
+    __slots__ = ("_gen", "_block", "_z", "_i")
+
+    def __init__(self, gen: Any, block: int = BLOCK) -> None:
+        self._gen = gen
+        self._block = block
+        self._z: list[float] = []
+        self._i = 0
+
+    def next(self) -> float:
+        i = self._i
+        if i == len(self._z):
+            self._z = self._gen.standard_exponential(self._block).tolist()
+            i = 0
+        self._i = i + 1
+        return self._z[i]
+
+    def geometric(self, p: float) -> int:
+        """``int(gen.geometric(p))`` for 0 < *p* < ``GEOMETRIC_SEARCH``:
+        numpy's inversion, ceil(-E / log1p(-p)) of the next standard
+        exponential E, computed the same way in doubles."""
+        return math.ceil(-self.next() / math.log1p(-p))

@@ -41,35 +41,35 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Iterable, Mapping, Sequence
+from typing import Final, Iterable, Mapping, Sequence
 
 from ..errors import ConfigError, lookup, require
 from ..machine.memory import PGSIZE
 from ..machine.mmu import PDX, PGROUNDUP, PTSIZE
 
-KiB = 1024
+KiB: Final = 1024
 
 # -- the address-space layout (see the module docstring) ---------------------
-USER_BASE = 0x00400000          # lowest user address: the first 4 MiB stay unmapped
-CODE_BASE = USER_BASE           # code packages
-CODE_LIMIT = 0x10000000
-USTACK_BASE = CODE_LIMIT        # the 4 MiB container stack region (one PDE)
-USTACK_SIZE = PTSIZE
-USTACK_TOP = USTACK_BASE + USTACK_SIZE
+USER_BASE: Final = 0x00400000          # lowest user address: the first 4 MiB stay unmapped
+CODE_BASE: Final = USER_BASE           # code packages
+CODE_LIMIT: Final = 0x10000000
+USTACK_BASE: Final = CODE_LIMIT        # the 4 MiB container stack region (one PDE)
+USTACK_SIZE: Final = PTSIZE
+USTACK_TOP: Final = USTACK_BASE + USTACK_SIZE
 USTACK_PDX = PDX(USTACK_BASE)
-UHEAP_BASE = USTACK_TOP         # private container memory (needs a private pgdir)
-KERNBASE = 0xC0000000
-UTOP = KERNBASE                 # user space is [USER_BASE, UTOP)
-KSTACK_BASE = 0xFF000000        # per-CPU kernel stacks (64 x 132 KiB fit in 12 MiB)
-KSTACK_LIMIT = 0xFFC00000
-KSTACKSIZE = 128 * KiB          # section 3.2: "the kernel stack, which is 128KB per CPU"
-KSTACK_GUARD = PGSIZE           # unmapped page below each stack catches overflow
-KSTACK_STRIDE = KSTACK_GUARD + KSTACKSIZE
-CPULOCAL_VA = 0xFFC00000        # the fixed 4 KiB CPU-local page
-CPULOCAL_SIZE = PGSIZE
+UHEAP_BASE: Final = USTACK_TOP         # private container memory (needs a private pgdir)
+KERNBASE: Final = 0xC0000000
+UTOP: Final = KERNBASE                 # user space is [USER_BASE, UTOP)
+KSTACK_BASE: Final = 0xFF000000        # per-CPU kernel stacks (64 x 132 KiB fit in 12 MiB)
+KSTACK_LIMIT: Final = 0xFFC00000
+KSTACKSIZE: Final = 128 * KiB          # section 3.2: "the kernel stack, which is 128KB per CPU"
+KSTACK_GUARD: Final = PGSIZE           # unmapped page below each stack catches overflow
+KSTACK_STRIDE: Final = KSTACK_GUARD + KSTACKSIZE
+CPULOCAL_VA: Final = 0xFFC00000        # the fixed 4 KiB CPU-local page
+CPULOCAL_SIZE: Final = PGSIZE
 CPULOCAL_PDX = PDX(CPULOCAL_VA)
-MAX_CPUS = 64                   # 1 to 64 CPUs (the lock-scaling chapter goes to 64)
-CODE_ALIGN = 64 * KiB           # assumed: packages start on 64 KiB boundaries
+MAX_CPUS: Final = 64                   # 1 to 64 CPUs (the lock-scaling chapter goes to 64)
+CODE_ALIGN: Final = 64 * KiB           # assumed: packages start on 64 KiB boundaries
 
 assert MAX_CPUS * KSTACK_STRIDE <= KSTACK_LIMIT - KSTACK_BASE
 assert PDX(KSTACK_LIMIT - 1) < CPULOCAL_PDX
@@ -89,7 +89,7 @@ CPULOCAL_VARS: tuple[tuple[str, int], ...] = (
     ("ticks", 4),               # timer interrupts seen by this CPU
 )
 
-DEFAULT_TEXT_SIZE = 384 * KiB   # assumed: the paper gives no kernel size; a 1990s microkernel-ish text
+DEFAULT_TEXT_SIZE: Final = 384 * KiB   # assumed: the paper gives no kernel size; a 1990s microkernel-ish text
 
 # Shared kernel data (assumed, for a realistic .data/.bss; the giant lock and
 # ready-queue head get a 32-byte cache line each, like ____cacheline_aligned).

@@ -143,7 +143,7 @@ class Kernel:
         self.counters = {"entries": 0, "context_switches": 0, "migrations": 0, "ipis": 0,
                          "wakeups": 0, "spawned": 0, "page_faults": 0, "preemptions": 0,
                          "shootdowns": 0}
-        self.kcycles: dict[str, int] = {}   # kernel cycles by "entry:subsystem"
+        self.entries = 0             # counters["entries"], an attribute (brought in by stats)
         self.trace: list[dict[str, Any]] | None = None   # set to [] to record steps
         self.warmup = {"entries": 0, "acquisitions": 0}  # counted before reset_stats
         self.awaited: set[Thread] = set()     # see wait_for
@@ -341,10 +341,11 @@ class Kernel:
         """Record the entry: what it is, its profile class, its path."""
         core.entry = entry
         core.subsys = subsys
-        core.key = self._keys.key(entry, subsys)
+        prof = core.prof = self._keys.key(entry, subsys)
+        core.key = prof.name
         core.path, core.arg = path, arg
         core.section = SECTION_TRAP
-        self.counters["entries"] += 1
+        self.entries += 1
 
     def _acquire(self, core: Core, part: str, pcpu: int) -> None:
         """2. Take the lock of part *part* (touching per-CPU data of CPU
@@ -449,13 +450,11 @@ class Kernel:
         now = self.engine.now
         lock = core.lock
         cpu = core.runner.cpu
-        key = core.key
-        kcycles = self.kcycles
-        kcycles[key] = kcycles.get(key, 0) + (now - cpu.since)
+        core.prof.add(now - cpu.since)
         self.watch.done(core)
         if lock is not None:
             held = now + cpu.tsc_offset - core.acq_tsc     # RDTSC
-            lock.row(key, core.id).hold(held, core.bounced)
+            lock.row(core.key, core.id).hold(held, core.bounced)
             lock.stall_cycles += self.traffic.segment_stall(core, now)
             self._release(core, lock)
 
@@ -495,7 +494,8 @@ class Kernel:
         part, pcpu, fn, arg, _ = core.next
         core.next = None
         core.subsys = part
-        core.key = self._keys.key(core.entry, part)
+        prof = core.prof = self._keys.key(core.entry, part)
+        core.key = prof.name
         core.path, core.arg = fn, arg
         core.section = SECTION_PART
         self._acquire(core, part, pcpu)
@@ -503,8 +503,7 @@ class Kernel:
     def _leave(self, core: Core) -> None:
         """5. Leave the kernel: take interrupts that came in, then return to
         user mode in the current thread or halt."""
-        if (core.pending_ticks or core.pending_ipi or core.pending_irqs
-                or core.pending_shootdowns):
+        if core.pending_ticks or core.pending_ipi or core.pending_irqs or core.pending_shootdowns:
             self._take_pending(core)
         else:
             self._return(core)
@@ -551,7 +550,7 @@ class Kernel:
         warm-up did is kept in ``warmup``: its kernel entries and lock
         acquisitions (a benchmark of the simulator's own speed counts
         them)."""
-        self.warmup = {"entries": self.counters["entries"],
+        self.warmup = {"entries": self.entries,
                        "acquisitions": sum(lock.stat.acquisitions for lock in self.policy.locks)}
         for lock in self.policy.locks:
             lock.reset_stats()
@@ -559,9 +558,10 @@ class Kernel:
             lines.bounces = 0
         for k in self.counters:
             self.counters[k] = 0
+        self.entries = 0
         for core in self.cores:
             core.irqs = 0
-        self.kcycles = {}
+        self._keys.reset()
         self._mm0 = dict(self.mm.counters) if self.mm is not None else {}
 
     def modes(self, now: int) -> list[list[int]]:
@@ -586,7 +586,7 @@ class Kernel:
         if self.mm is not None:
             memory.update({key: v - self._mm0.get(key, 0) if key in self.mm.counters else v
                            for key, v in self.mm.stats().items() if isinstance(v, (int, float))})
-        counters = dict(self.counters)
+        counters = dict(self.counters, entries=self.entries)
         counters["readyq_bounces"] = sum(lines.bounces for lines in self.readyq.lines)
         for core in self.cores:
             counters[f"irqs_cpu{core.id}"] = core.irqs
@@ -595,5 +595,5 @@ class Kernel:
         counters["bench_user_cycles"] = sum(t.user_cycles for t in self.threads
                                             if t.process.kind == "benchmark")
         return {"locks": locks, "by_entry": by_entry, "by_cpu": by_cpu, "counters": counters,
-                "memory": memory, "kernel_profile": dict(sorted(self.kcycles.items())),
+                "memory": memory, "kernel_profile": self._keys.profile(),
                 "warmup": {"cycles": t0, **self.warmup}, "events": self.engine.events}

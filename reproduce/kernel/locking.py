@@ -52,7 +52,7 @@ enforce it.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from ..errors import ConfigError, lookup
 from .spinlock import LOCK_KINDS, Spinlock, new_spinlock
@@ -62,7 +62,8 @@ SUBSYSTEMS = ("sched", "timer", "memory", "proc", "db", "ipc", "io")
 # (part of ``sched``) and the CPU-local low-level part of an interrupt
 # (acknowledge, EOI: no shared data).  Policies that do not tell them apart
 # see them as the subsystem in CANONICAL.
-READYQ, IRQ = "readyq", "irq"
+READYQ: Final = "readyq"
+IRQ: Final = "irq"
 CANONICAL = {READYQ: "sched", IRQ: "sched"}
 
 
@@ -100,7 +101,8 @@ class LockPolicy:
         (``readyq``, ``irq``) and *cpu* is the CPU whose per-CPU data the
         part touches.  By default: :meth:`lock_for` of the canonical
         subsystem."""
-        return self.lock_for(entry, CANONICAL.get(subsys, subsys))
+        # CANONICAL spelt out: no dictionary look-up on every kernel entry.
+        return self.lock_for(entry, "sched" if subsys == READYQ or subsys == IRQ else subsys)
 
     def exclusive(self, a: tuple, b: tuple) -> bool:
         """Whether two parts (entry, subsystem[, cpu]) must never run at

@@ -10,6 +10,7 @@ from typing import Any, Callable, Final
 
 from ..machine.cpu import CPU
 from .proc import Thread
+from .profile import ProfileClass
 from .spinlock import Spinlock
 
 # What started a critical section (``Core.section``): a trap from user mode
@@ -20,13 +21,16 @@ SECTION_TRAP: Final = 0
 SECTION_PART: Final = 1
 SECTION_FORWARDED: Final = 2
 
+# The profile class of a core that has not entered the kernel yet.
+NO_CLASS: Final = ProfileClass("")
+
 
 class Core:
     """One CPU's kernel state."""
 
     __slots__ = ("id", "cpu", "thread", "user_end", "pending_ticks", "pending_ipi",
                  "pending_irqs", "pending_shootdowns",
-                 "ticks", "entry", "subsys", "key", "lock", "work_left", "seg_start", "factor",
+                 "ticks", "entry", "subsys", "key", "prof", "lock", "work_left", "seg_start", "factor",
                  "req_tsc", "acq_tsc", "bounced", "lock_cycles", "path", "arg", "kicked",
                  "next", "section", "part", "covers", "runner", "fwd_cost", "fwd_irq", "event",
                  "irqs", "bus_mu", "bus_stretch", "bus_work", "bus_seg")
@@ -47,6 +51,7 @@ class Core:
         self.entry = ""
         self.subsys = ""
         self.key = ""                # "entry:subsystem": the profile and lock_stat class
+        self.prof = NO_CLASS         # its profile class (counts the holds' cycles)
         self.lock: Spinlock | None = None
         self.work_left = 0.0         # cycles of the hold still to do at seg_start
         self.seg_start = 0

@@ -48,7 +48,7 @@ freed frame.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any
+from typing import Any, Final
 
 from ..errors import ConfigError, require
 from ..machine.cpu import CPU
@@ -65,19 +65,19 @@ from .image import (CODE_LIMIT, CPULOCAL_VA, DEFAULT_CODE_PACKAGES, KERNBASE,
 # Entry permissions.  PDEs of user regions allow everything and let the PTE
 # decide (the effective right is the AND of both levels); kernel PDEs are
 # supervisor-only so a user access stops at the directory.
-PDE_USER = PTE_P | PTE_W | PTE_U
-PDE_CODE = PTE_P | PTE_U            # code packages: never writable from user mode
-PDE_KERN = PTE_P | PTE_W
-PTE_USER = PTE_P | PTE_W | PTE_U    # container data pages
-PTE_CODE = PTE_P | PTE_U | PTE_G    # same in every address space: may stay in the TLB
-PTE_KTEXT = PTE_P | PTE_G
-PTE_KDATA = PTE_P | PTE_W | PTE_G
+PDE_USER: Final = PTE_P | PTE_W | PTE_U
+PDE_CODE: Final = PTE_P | PTE_U            # code packages: never writable from user mode
+PDE_KERN: Final = PTE_P | PTE_W
+PTE_USER: Final = PTE_P | PTE_W | PTE_U    # container data pages
+PTE_CODE: Final = PTE_P | PTE_U | PTE_G    # same in every address space: may stay in the TLB
+PTE_KTEXT: Final = PTE_P | PTE_G
+PTE_KDATA: Final = PTE_P | PTE_W | PTE_G
 # The CPU-local page maps to the same frame in every directory a given CPU
 # uses, so a global TLB entry for it is always right for that CPU.
-PTE_CPULOCAL = PTE_P | PTE_W | PTE_G
-ACCESSED_DIRTY = 0x060              # A | D: set by the MMU, ignored when comparing entries
+PTE_CPULOCAL: Final = PTE_P | PTE_W | PTE_G
+ACCESSED_DIRTY: Final = 0x060              # A | D: set by the MMU, ignored when comparing entries
 
-MAX_FAULTS_PER_ACCESS = 6           # adopt pgdir, spurious PDE, page, ... then success
+MAX_FAULTS_PER_ACCESS: Final = 6           # adopt pgdir, spurious PDE, page, ... then success
 
 
 class MemoryManager:

@@ -20,12 +20,14 @@ the loop does.
 """
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 
 from ..errors import ConfigError
 
 # Shares are kept below 1: a source that never computes has no solo rate.
-MU_MAX = 0.999
+MU_MAX: Final = 0.999
 
 
 def line_cycles(clock_hz: float, fsb_hz: float, line_clocks: float) -> float:

@@ -10,35 +10,37 @@ follow xv6 (``PDX``, ``PTX``, ``PTE_P``, ``walkpgdir``, ``mappages``).
 """
 from __future__ import annotations
 
+from typing import Final
+
 from .memory import PGSIZE, PhysicalMemory
 from ..errors import ConfigError
 
 # Page directory / page table entry flags (SDM table 4-5/4-6).
-PTE_P = 0x001     # present
-PTE_W = 0x002     # read/write (RW)
-PTE_U = 0x004     # user/supervisor (US)
-PTE_PWT = 0x008   # write-through
-PTE_PCD = 0x010   # cache disable
-PTE_A = 0x020     # accessed
-PTE_D = 0x040     # dirty (PTE only)
-PTE_PS = 0x080    # page size: 4 MiB page (PDE only, with CR4.PSE)
-PTE_G = 0x100     # global: survives a CR3 load (with CR4.PGE)
-PTE_FLAGS = 0xFFF
+PTE_P: Final = 0x001     # present
+PTE_W: Final = 0x002     # read/write (RW)
+PTE_U: Final = 0x004     # user/supervisor (US)
+PTE_PWT: Final = 0x008   # write-through
+PTE_PCD: Final = 0x010   # cache disable
+PTE_A: Final = 0x020     # accessed
+PTE_D: Final = 0x040     # dirty (PTE only)
+PTE_PS: Final = 0x080    # page size: 4 MiB page (PDE only, with CR4.PSE)
+PTE_G: Final = 0x100     # global: survives a CR3 load (with CR4.PGE)
+PTE_FLAGS: Final = 0xFFF
 FLAG_NAMES = {"P": PTE_P, "RW": PTE_W, "W": PTE_W, "US": PTE_U, "U": PTE_U,
               "PWT": PTE_PWT, "PCD": PTE_PCD, "A": PTE_A, "D": PTE_D,
               "PS": PTE_PS, "G": PTE_G}
-VALID_FLAGS = PTE_P | PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_A | PTE_D | PTE_PS | PTE_G
+VALID_FLAGS: Final = PTE_P | PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_A | PTE_D | PTE_PS | PTE_G
 
-NPDENTRIES = 1024
-NPTENTRIES = 1024
-PTSIZE = PGSIZE * NPTENTRIES      # bytes mapped by one PDE: 4 MiB
-PDXSHIFT = 22
-PTXSHIFT = 12
+NPDENTRIES: Final = 1024
+NPTENTRIES: Final = 1024
+PTSIZE: Final = PGSIZE * NPTENTRIES      # bytes mapped by one PDE: 4 MiB
+PDXSHIFT: Final = 22
+PTXSHIFT: Final = 12
 
 # Page-fault error code bits (SDM 4.7), pushed by the CPU.
-FEC_PR = 0x1      # 0: not-present page; 1: protection violation
-FEC_WR = 0x2      # the access was a write
-FEC_U = 0x4       # the access came from user mode
+FEC_PR: Final = 0x1      # 0: not-present page; 1: protection violation
+FEC_WR: Final = 0x2      # the access was a write
+FEC_U: Final = 0x4       # the access came from user mode
 
 
 def PDX(va: int) -> int:
