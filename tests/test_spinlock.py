@@ -284,3 +284,27 @@ def test_stream_is_numpys_random_and_integers(seed, primed):
             assert s.integers(n) == int(ref.integers(n))
     with pytest.raises(ValueError):
         s.integers(0)
+
+
+def test_exponentials_are_numpys_standard_exponentials_and_geometric_inversion():
+    # The system threads draw a burst's length (numpy's geometric below p =
+    # 1/3 inverts one standard exponential) and its phase lengths a block
+    # ahead: the numbers must be numpy's, in numpy's order, or every paper
+    # run changes.  A numpy release that changed either algorithm fails here.
+    import numpy as np
+    from reproduce.kernel.draws import GEOMETRIC_SEARCH, Exponentials
+    for seed in range(20):
+        for p in (0.05, 0.2, 0.3333):
+            assert p < GEOMETRIC_SEARCH
+            mine = Exponentials(np.random.default_rng(seed), block=7)
+            ref = np.random.default_rng(seed)
+            for _ in range(30):
+                assert mine.geometric(p) == int(ref.geometric(p))
+                n = 3
+                assert [mine.next() for _ in range(n)] == ref.standard_exponential(n).tolist()
+    # block 1 leaves the generator where numpy would: other draws may follow
+    g = np.random.default_rng(5)
+    one = Exponentials(g, block=1)
+    ref = np.random.default_rng(5)
+    assert one.geometric(0.1) == int(ref.geometric(0.1))
+    assert g.random() == ref.random()
