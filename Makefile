@@ -139,9 +139,11 @@ speed: $(VENV)/.bench compiled
 fast: $(VENV)/.run
 	REPRODUCE_COMPILED=0 $(PY) -m reproduce.perf.fast build
 
-# Pages generated from the repository's data (docs/assumptions.md).
+# Pages generated from the repository's data (docs/assumptions.md, and the
+# results of docs/why-1.2.md from E8's tables).
 docs: $(VENV)/.run
 	$(PY) -m reproduce.report.assumptions
+	$(PY) -m reproduce.report.why12
 
 # Re-resolve the lock files from pyproject.toml's ranges (needs the network).
 lock: $(UV)

@@ -216,7 +216,10 @@ SHARED = {
     # Each `python -m` entry point.
     "main": {"reproduce.cli", "reproduce.cli.run_notebooks", "reproduce.perf.cluster",
              "reproduce.perf.fast", "reproduce.perf.speed", "reproduce.report.assumptions",
-             "reproduce.experiments.e8_compare"},
+             "reproduce.experiments.e8_compare", "reproduce.report.why12"},
+    # Each generated page (docs/assumptions.md, docs/why-1.2.md) is rendered
+    # and checked alike.
+    "render": {"reproduce.report.assumptions", "reproduce.report.why12"},
     # Each subcommand module of the command line adds its parser.
     "add_parser": {"reproduce.cli.cache", "reproduce.cli.calibrate", "reproduce.cli.simulate",
                    "reproduce.cli.sweep"},

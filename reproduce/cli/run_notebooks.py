@@ -249,6 +249,9 @@ def heavy_steps() -> None:
     t = time.perf_counter()
     e8.e8_why(seeds=e8.SEEDS, progress=False)
     print(f"E8 done in {time.perf_counter() - t:.0f} s")
+    # docs/why-1.2.md's results are written from E8's tables.
+    from ..report import why12
+    why12.main([])
 
 
 def _jobs(text: str) -> int:

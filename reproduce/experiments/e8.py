@@ -77,7 +77,7 @@ class Hypothesis:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-def _bus_max() -> float:
+def bus_max() -> float:
     costs, _ = build_params(Scenario(calibrated=False))
     return max_misses(line_cycles(costs["clock_hz"], costs["fsb_hz"], costs["fsb_line_clocks"]))
 
@@ -85,7 +85,7 @@ def _bus_max() -> float:
 def hypotheses() -> dict[str, Hypothesis]:
     """The causes E8 tests, in the order pairs are formed (the first member
     of a pair with two free parameters is the one fitted)."""
-    bus = _bus_max()
+    bus = bus_max()
     hs = [
         Hypothesis("fsb", "user loop slowed by the shared front-side bus", {},
                    "loop_bus_misses", 0.0, round(bus, 2), 5.0, bus),
