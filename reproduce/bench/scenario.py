@@ -145,8 +145,14 @@ class Scenario:
         return d
 
     def key(self) -> str:
-        """A canonical JSON string naming the scenario (for caches)."""
-        return json.dumps(self.to_dict(), sort_keys=True, default=str)
+        """A canonical JSON string naming the scenario (for caches).  Made
+        once per scenario (it is immutable): a sweep asks for it several
+        times per run (deduplication, the cache's file name, its entry)."""
+        k = self.__dict__.get("_key")
+        if k is None:
+            k = json.dumps(self.to_dict(), sort_keys=True, default=str)
+            object.__setattr__(self, "_key", k)
+        return k
 
 
 def _checked_init(init):

@@ -46,9 +46,12 @@ if TYPE_CHECKING:                  # pandas and tqdm are imported in sweep():
     import pandas as pd            # the command line imports this module to
                                    # build a grid, and pandas costs 0.4 s
 
+import numpy as np
+
 from ..errors import ConfigError
 from . import snapshot as _snapshot
 from .cache import ResultCache
+from ..machine.cpu import MODE_NAMES
 from .result import Result
 from .run import simulate
 from .scenario import Scenario
@@ -144,16 +147,22 @@ def summarize(r: Result) -> dict[str, Any]:
     """One flat row of what a run measured: cycles, mean mode fractions
     (``user`` is the paper's column: user + idle), per-CPU fractions,
     lock_stat totals, counters and memory."""
-    fr = r.fractions()
     t1 = r.table1()
+    # The per-CPU fractions and their means as Result.fractions() and its
+    # column means give them (the same numpy division of the (CPU, mode)
+    # array, the same sums as Result.table1), without a DataFrame: a sweep
+    # summarizes thousands of runs.
+    fr = np.array(r.modes, dtype=np.int64) / max(1, r.cycles)
+    mean = fr.T.copy().sum(axis=1, dtype=np.float64) / np.float64(len(r.modes))
     row: dict[str, Any] = {
         "cycles": r.cycles, "completed": r.completed, "events": r.events, "calls": r.calls,
         "user": t1["user"], "kernel": t1["kernel"], "spin": t1["spin"],
-        "user_only": float(fr["user"].mean()), "idle": float(fr["idle"].mean()),
+        "user_only": float(mean[MODE_NAMES.index("user")]),
+        "idle": float(mean[MODE_NAMES.index("idle")]),
     }
-    for i in fr.index:
-        for m in fr.columns:
-            row[f"cpu{i}_{m}"] = float(fr.loc[i, m])
+    for i in range(fr.shape[0]):
+        for j, m in enumerate(MODE_NAMES):
+            row[f"cpu{i}_{m}"] = float(fr[i, j])
     for k, v in r.lock.items():
         row[f"lock_{k}"] = v
     for k, v in r.counters.items():
