@@ -41,3 +41,45 @@ def test_join_needs_scenario_columns():
     keyed = _keyed()
     with pytest.raises(InvariantError, match="scenario column"):
         runs.join(pd.DataFrame({"cycles": [1]}), keyed)
+
+
+def test_simulate_pauses_the_collector_and_restores_it(monkeypatch):
+    # no collection runs inside a simulation (a run's objects live as long
+    # as it does), and the collector's state is the caller's afterwards, an
+    # error included
+    import gc
+
+    from reproduce.bench.run import simulate
+    from reproduce.bench.scenario import Scenario
+    seen = []
+
+    def watch(phase, info):
+        if phase == "start":
+            seen.append(info["generation"])
+
+    s = Scenario(workload="synthetic", cpus=2, calibrated=False, horizon=2_000_000)
+    gc.callbacks.append(watch)
+    try:
+        assert gc.isenabled()
+        gc.set_threshold(1)                 # a collection at every allocation, if allowed
+        try:
+            simulate(s)
+        finally:
+            gc.set_threshold(700, 10, 10)
+        assert seen == [] and gc.isenabled()
+        gc.disable()
+        simulate(s)
+        assert not gc.isenabled()
+        gc.enable()
+        import reproduce.bench.run as run_mod
+
+        def broken(_):
+            assert not gc.isenabled()       # paused by then
+            raise RuntimeError("inside the run")
+        monkeypatch.setattr(run_mod, "build_params", broken)
+        with pytest.raises(RuntimeError, match="inside the run"):
+            simulate(s)
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(watch)
+        gc.enable()

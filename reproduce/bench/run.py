@@ -5,6 +5,8 @@ synthetic thread per CPU), runs the engine and returns what was measured
 clock."""
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -33,6 +35,23 @@ def simulate(s: Scenario, record: tuple[int, int] | None = None) -> Result:
         if not ok or not 0 <= record[0] < record[1]:
             raise ConfigError(f"record={record!r}: must be (from, to) cycles with "
                               "0 <= from < to")
+    # The garbage collector waits while the model runs: a run's objects
+    # (threads, page frames, events) live as long as it does, and the
+    # collector would only walk them again and again; the run's own cycles
+    # (the kernel and its CPUs refer to each other) are collected after it.
+    # No result depends on when the collector runs.  (E8's fits: 11 % less
+    # CPU; a run's memory stays flat, its net allocations being small.)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _simulate(s, record)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _simulate(s: Scenario, record: tuple[int, int] | None) -> Result:
+    """:func:`simulate` once its arguments are checked."""
     costs, w = build_params(s)
     engine = Engine()
     mem = PhysicalMemory(costs["memory_bytes"])
