@@ -59,20 +59,26 @@ class Result:
         import pandas as pd
         return {k: pd.DataFrame(v) if k == "lock_by_cpu" else v for k, v in self.raw_extra.items()}
 
+    def shares(self) -> tuple[np.ndarray, np.ndarray]:
+        """The per-CPU mode fractions of elapsed cycles (CPU x mode, in
+        ``MODE_NAMES`` order) and their means over the CPUs, as pandas
+        computes ``fractions()`` and its column means (the same numpy
+        division, the same sums over each mode's contiguous column, bit for
+        bit), without pandas: a sweep summarizes thousands of runs."""
+        fr = np.array(self.modes, dtype=np.int64) / max(1, self.cycles)
+        return fr, fr.T.copy().sum(axis=1, dtype=np.float64) / np.float64(len(self.modes))
+
     def fractions(self) -> pd.DataFrame:
         """Per-CPU mode fractions of elapsed cycles (rows: CPUs)."""
         import pandas as pd
-        df = pd.DataFrame(self.modes, columns=list(MODE_NAMES)) / max(1, self.cycles)
+        df = pd.DataFrame(self.shares()[0], columns=list(MODE_NAMES))
         df.index.name = "cpu"
         return df
 
     def table1(self) -> dict[str, float]:
         """The paper's Table 1 columns, averaged over CPUs: "user" is time
-        neither holding nor spinning for the lock (idle included).  Computed
-        as ``fractions().mean()`` computes it (the same numpy sum over the
-        same (mode, CPU) array, bit for bit), without pandas."""
-        cols = np.array(self.modes, dtype=np.int64).T.copy() / max(1, self.cycles)
-        f = cols.sum(axis=1, dtype=np.float64) / np.float64(len(self.modes))
+        neither holding nor spinning for the lock (idle included)."""
+        f = self.shares()[1]
         return {"user": float(f[0] + f[3]), "kernel": float(f[1]), "spin": float(f[2])}
 
     def to_dict(self) -> dict[str, Any]:

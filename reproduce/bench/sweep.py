@@ -46,8 +46,6 @@ if TYPE_CHECKING:                  # pandas and tqdm are imported in sweep():
     import pandas as pd            # the command line imports this module to
                                    # build a grid, and pandas costs 0.4 s
 
-import numpy as np
-
 from ..errors import ConfigError
 from . import snapshot as _snapshot
 from .cache import ResultCache
@@ -148,12 +146,7 @@ def summarize(r: Result) -> dict[str, Any]:
     (``user`` is the paper's column: user + idle), per-CPU fractions,
     lock_stat totals, counters and memory."""
     t1 = r.table1()
-    # The per-CPU fractions and their means as Result.fractions() and its
-    # column means give them (the same numpy division of the (CPU, mode)
-    # array, the same sums as Result.table1), without a DataFrame: a sweep
-    # summarizes thousands of runs.
-    fr = np.array(r.modes, dtype=np.int64) / max(1, r.cycles)
-    mean = fr.T.copy().sum(axis=1, dtype=np.float64) / np.float64(len(r.modes))
+    fr, mean = r.shares()
     row: dict[str, Any] = {
         "cycles": r.cycles, "completed": r.completed, "events": r.events, "calls": r.calls,
         "user": t1["user"], "kernel": t1["kernel"], "spin": t1["spin"],

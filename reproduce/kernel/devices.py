@@ -8,10 +8,11 @@ leaves (``Core.pending_*``).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..machine.cpu import IDLE, USER
+from .draws import Exponentials
 from .paths import p_ipi, p_irq, p_shootdown, p_tick
 from .percpu import Core
 
@@ -24,9 +25,6 @@ if TYPE_CHECKING:
 # (the I/O APIC picks a CPU that is not in the kernel, if any).
 IRQ_ROUTINGS = ("cpu0", "spread", "lowest")
 
-
-# Standard exponentials are drawn this many at a time (Devices._exp).
-BLOCK: Final = 256
 
 
 class Devices:
@@ -41,8 +39,10 @@ class Devices:
         self._gap_mean = 0.0
         self._mean_cycles = 0.0
         self._routing = ""
-        self._z: list[float] = []    # standard exponentials drawn, used up to _zi
-        self._zi = 0
+        # Standard exponentials, drawn a block at a time: times a mean they are,
+        # bit for bit, one ``rng.exponential(mean)`` per draw.  (A burst's
+        # length is drawn from the same generator, after the block.)
+        self._z: Exponentials | None = None
         self._next = 0               # round-robin position of spread/lowest routing
         self._burst = 0.0
         self._gap = 0
@@ -97,24 +97,15 @@ class Devices:
         self._gap_mean = (1.0 / rate) * (self._burst or 1.0)
         self._mean_cycles = float(mean_cycles)
         self._routing = routing
-        self._z = []
-        self._zi = 0
+        self._z = Exponentials(rng)
         self._next = 0
         self._arm()
 
     def _exp(self) -> float:
-        """The next standard exponential of the devices' stream, drawn
-        ``BLOCK`` at a time.  Times a mean they are, bit for bit, what one
-        ``rng.exponential(mean)`` per draw gives (numpy scales a standard
-        exponential), at a fraction of the cost; kept in a typed list, not
-        a generator, so the compiled build multiplies and converts them
-        natively."""
-        i = self._zi
-        if i == len(self._z):
-            self._z = self._rng.standard_exponential(BLOCK).tolist()
-            i = 0
-        self._zi = i + 1
-        return self._z[i]
+        """The next standard exponential of the devices' stream."""
+        z = self._z
+        assert z is not None         # set by start(), before the first interrupt
+        return z.next()
 
     def _arm(self) -> None:
         self.engine.after(max(1, int(self._exp() * self._gap_mean)), self._device_cb)

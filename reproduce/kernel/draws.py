@@ -108,13 +108,6 @@ class Draws:
 # drive a lock directly) a numpy Generator; the compiled build calls Draws
 # directly.
 
-def permutation(rng: Any, n: int) -> list[int]:
-    """``rng.permutation(n)`` as a list of ints, for a Draws or a Generator."""
-    if isinstance(rng, Draws):
-        return rng.permutation(n)
-    return [int(i) for i in rng.permutation(n)]
-
-
 def shuffled(rng: Any, items: list[int]) -> list[int]:
     """*items* in the order ``rng.permutation(len(items))`` gives, for a
     Draws or a Generator."""

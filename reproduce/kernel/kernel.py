@@ -140,10 +140,10 @@ class Kernel:
         self.threads: list[Thread] = []
         self.processes: list[Process] = []
         self.load = [0] * ncpus      # threads homed per CPU (placement)
-        self.counters = {"entries": 0, "context_switches": 0, "migrations": 0, "ipis": 0,
+        self.counters = {"context_switches": 0, "migrations": 0, "ipis": 0,
                          "wakeups": 0, "spawned": 0, "page_faults": 0, "preemptions": 0,
                          "shootdowns": 0}
-        self.entries = 0             # counters["entries"], an attribute (brought in by stats)
+        self.entries = 0             # kernel entries: stats() reports it first among counters
         self.trace: list[dict[str, Any]] | None = None   # set to [] to record steps
         self.warmup = {"entries": 0, "acquisitions": 0}  # counted before reset_stats
         self.awaited: set[Thread] = set()     # see wait_for
@@ -586,7 +586,7 @@ class Kernel:
         if self.mm is not None:
             memory.update({key: v - self._mm0.get(key, 0) if key in self.mm.counters else v
                            for key, v in self.mm.stats().items() if isinstance(v, (int, float))})
-        counters = dict(self.counters, entries=self.entries)
+        counters = {"entries": self.entries, **self.counters}
         counters["readyq_bounces"] = sum(lines.bounces for lines in self.readyq.lines)
         for core in self.cores:
             counters[f"irqs_cpu{core.id}"] = core.irqs
