@@ -26,6 +26,9 @@ INSTALL := UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(PY) --
 # The notebooks run on the compiled build (see `compiled` below) where a C
 # compiler exists; COMPILED=1, which used to ask for it, is accepted for old
 # scripts.
+# numpy's BLAS threads: one per process (see reproduce/__init__.py), also for
+# the notebook kernels and the test workers, which may import numpy first.
+export OPENBLAS_NUM_THREADS ?= 1
 QUICK ?=
 COMPILED ?=
 FORCE ?=

@@ -224,6 +224,37 @@ def test_tlb_capacity_evicts_oldest():
     assert tlb.lookup(4 << PGSHIFT) == (104, PTE_P)
 
 
+# Any sequence of fills, INVLPGs and flushes: the TLB holds what a plain
+# insertion-ordered map holds (oldest evicted first, a flush keeping the
+# global entries in their order), whatever it counts to skip flushes.
+tlb_ops = st.lists(st.tuples(st.sampled_from(["fill", "invlpg", "flush", "flush_all"]),
+                             st.integers(0, 7), st.sampled_from([PTE_P, PTE_P | PTE_G])),
+                   max_size=60)
+
+
+@given(tlb_ops)
+def test_tlb_matches_an_ordered_map(ops):
+    tlb, ref = TLB(4), {}
+    for op, page, flags in ops:
+        va = page << PGSHIFT
+        if op == "fill":
+            if page not in ref and len(ref) >= 4:
+                del ref[next(iter(ref))]
+            ref[page] = (50 + page, flags)
+            tlb.fill(va, (50 + page) << PGSHIFT, flags)
+        elif op == "invlpg":
+            ref.pop(page, None)
+            tlb.invlpg(va)
+        elif op == "flush":
+            ref = {k: v for k, v in ref.items() if v[1] & PTE_G}
+            tlb.flush()
+        else:
+            ref = {}
+            tlb.flush_all()
+        assert [p for p in range(8) if (p << PGSHIFT) in tlb] == sorted(ref)
+        assert [tlb.lookup(p << PGSHIFT) for p in ref] == list(ref.values())
+
+
 def test_cpu_tlb_capacity_forces_rewalk():
     mem, pgdir = fresh()
     frame = mem.kalloc()

@@ -1,6 +1,7 @@
 """The SimPy reference model against our simulator, and the speed benchmark."""
 from __future__ import annotations
 
+import json
 import pandas as pd
 import pytest
 
@@ -131,3 +132,14 @@ def test_the_compiled_child_refuses_to_time_the_sources(tmp_path):
         pytest.skip("this test process runs the compiled build")
     with pytest.raises(RuntimeError, match="not loaded"):
         speed.serve(200_000, compiled=True, stdin=io.StringIO(""), stdout=io.StringIO())
+
+
+def test_once_runs_a_case_and_names_the_cases_on_a_typo(capsys):
+    """``--once``: what a profiler wraps; a case that does not exist is
+    refused with the list of those that do."""
+    assert speed.main(["--once", speed.PII, "--horizon", "200000", "--runs", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["runs"] == 2 and out["acquisitions"] > 0 and out["events"] > out["acquisitions"]
+    with pytest.raises(SystemExit):
+        speed.main(["--once", "paper", "--runs", "1"])
+    assert repr(speed.PAPER_LONG) in capsys.readouterr().err

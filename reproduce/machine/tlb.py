@@ -18,13 +18,16 @@ class TLB:
     """Up to *entries* cached translations (the Pentium II data TLB has 64 for
     4 KiB pages); the oldest entry is evicted first."""
 
-    __slots__ = ("entries", "_map", "hits", "misses", "flushes")
+    __slots__ = ("entries", "_map", "_local", "hits", "misses", "flushes")
 
     def __init__(self, entries: int = 64) -> None:
         require(isinstance(entries, int) and entries > 0,
                 f"TLB entries={entries!r}: must be a positive integer")
         self.entries = entries
         self._map: dict[int, tuple[int, int]] = {}   # vpn -> (pfn, flags)
+        # Entries without PTE_G: most CR3 loads find none (the kernel's
+        # pages are global), and a flush then leaves the map as it is.
+        self._local = 0
         self.hits = 0
         self.misses = 0
         self.flushes = 0
@@ -42,22 +45,36 @@ class TLB:
         """Cache the translation of *va*'s page to frame of *pa*."""
         vpn = va >> PGSHIFT
         m = self._map
-        if vpn not in m and len(m) >= self.entries:
-            del m[next(iter(m))]
+        old = m.get(vpn)
+        if old is None:
+            if len(m) >= self.entries:
+                self._drop(next(iter(m)))
+        elif not old[1] & PTE_G:
+            self._local -= 1
+        if not flags & PTE_G:
+            self._local += 1
         m[vpn] = (pa >> PGSHIFT, flags)
+
+    def _drop(self, vpn: int) -> None:
+        e = self._map.pop(vpn, None)
+        if e is not None and not e[1] & PTE_G:
+            self._local -= 1
 
     def invlpg(self, va: int) -> None:
         """Drop any entry for *va*'s page (the INVLPG instruction)."""
-        self._map.pop(va >> PGSHIFT, None)
+        self._drop(va >> PGSHIFT)
 
     def flush(self) -> None:
         """A CR3 load: drop every non-global entry."""
         self.flushes += 1
-        self._map = {k: v for k, v in self._map.items() if v[1] & PTE_G}
+        if self._local:
+            self._map = {k: v for k, v in self._map.items() if v[1] & PTE_G}
+            self._local = 0
 
     def flush_all(self) -> None:
         """Drop everything, global entries too (CR4.PGE toggle)."""
         self._map.clear()
+        self._local = 0
 
     def __contains__(self, va: int) -> bool:
         return (va >> PGSHIFT) in self._map

@@ -456,6 +456,22 @@ def write_csv(rows: list[dict[str, Any]], rat: dict[str, Any], out: Path) -> Non
     atomic_write_rows(out, [{**r, **ratios} for r in rows])
 
 
+def once(s: Scenario, runs: int) -> dict[str, int]:
+    """A warm-up (both workloads at the warm-up horizon, as the benchmark's
+    untimed first round does), then *runs* runs of *s*, for a profiler that
+    counts instructions: the difference between *runs* 1 and 0 is one run.
+    Returns the last run's acquisitions and events, its warm-up included
+    (as the benchmark counts them)."""
+    warm = scenarios(WARMUP_HORIZON)
+    simulate(warm[PII])
+    simulate(warm[PAPER])
+    out = {"runs": runs, "acquisitions": 0, "events": 0}
+    for _ in range(runs):
+        r = time_ours(s)
+        out.update(acquisitions=r["acquisitions"], events=r["events"])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m reproduce.perf.speed",
                                  description="Time the simulator (both builds) against SimPy, "
@@ -474,9 +490,24 @@ def main(argv: list[str] | None = None) -> int:
                     help="short runs, 2 rounds, whole processes of 1/100 the cycles once "
                          "(a smoke test)")
     ap.add_argument("--out", type=Path, default=OUT, help="CSV to write")
+    ap.add_argument("--once", metavar="CASE",
+                    help="time nothing: run the warm-up, then case CASE (a row name of the "
+                         "simulator's table) --runs times, and print its acquisitions; for "
+                         "counting instructions under a profiler (docs/performance.md)")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="with --once: runs of the case after the warm-up (0: the warm-up "
+                         "alone, the baseline to subtract; default 1)")
     a = ap.parse_args(argv)
     if a.reps < 1 or a.horizon < 4:
         ap.error("--reps must be >= 1 and --horizon >= 4")
+    if a.once is not None:
+        named = scenarios(a.horizon)
+        if a.once not in named:
+            ap.error(f"--once {a.once!r}: the cases are {', '.join(map(repr, named))}")
+        if a.runs < 0:
+            ap.error(f"--runs {a.runs}: must be >= 0")
+        print(json.dumps(once(named[a.once], a.runs)))
+        return 0
     try:
         import simpy  # noqa: F401
     except ImportError:
