@@ -6,6 +6,7 @@ already holds everything the other tests imported)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -76,3 +77,23 @@ def test_version_names_the_package_and_the_model():
                           text=True)
     assert done.returncode == 0
     assert done.stdout.startswith("reproduce ") and f"model {model_version()}" in done.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="counts threads in /proc")
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("2", "2")])
+def test_numpy_gets_one_blas_thread_unless_the_environment_says(given, expected):
+    """The package asks OpenBLAS for one thread before numpy starts its
+    pool (whose spinning threads cost a short run a third of its CPU); a
+    value the user set is kept.  OpenBLAS's pool is its threads beside the
+    main one, so the process has as many threads as it was asked for (at
+    most one per core)."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    code = ("import os, reproduce, numpy\n"
+            "threads = [l.split()[1] for l in open('/proc/self/status') if l.startswith('Threads:')]\n"
+            "print(os.environ['OPENBLAS_NUM_THREADS'], threads[0])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True)
+    threads = min(int(expected), os.cpu_count() or 1)
+    assert done.stdout.split() == [expected, str(threads)]
