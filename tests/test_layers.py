@@ -214,8 +214,8 @@ def test_no_private_name_crosses_a_package_line():
 # are interchangeable, or each is one of a kind): name -> the modules.
 SHARED = {
     # Each `python -m` entry point.
-    "main": {"reproduce.cli", "reproduce.cli.run_notebooks", "reproduce.perf.cluster",
-             "reproduce.perf.fast", "reproduce.perf.speed", "reproduce.report.assumptions",
+    "main": {"reproduce.cli", "reproduce.cli.run_notebooks", "reproduce.perf.callgrind",
+             "reproduce.perf.cluster", "reproduce.perf.fast", "reproduce.perf.speed", "reproduce.report.assumptions",
              "reproduce.experiments.e8_compare", "reproduce.report.why12"},
     # Each generated page (docs/assumptions.md, docs/why-1.2.md) is rendered
     # and checked alike.

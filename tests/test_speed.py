@@ -140,6 +140,8 @@ def test_once_runs_a_case_and_names_the_cases_on_a_typo(capsys):
     assert speed.main(["--once", speed.PII, "--horizon", "200000", "--runs", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["runs"] == 2 and out["acquisitions"] > 0 and out["events"] > out["acquisitions"]
+    assert speed.main(["--once", speed.PII, "--horizon", "200000", "--cold"]) == 0
+    assert json.loads(capsys.readouterr().out) == out | {"runs": 1}    # the same run, unwarmed
     with pytest.raises(SystemExit):
         speed.main(["--once", "paper", "--runs", "1"])
     assert repr(speed.PAPER_LONG) in capsys.readouterr().err

@@ -456,15 +456,16 @@ def write_csv(rows: list[dict[str, Any]], rat: dict[str, Any], out: Path) -> Non
     atomic_write_rows(out, [{**r, **ratios} for r in rows])
 
 
-def once(s: Scenario, runs: int) -> dict[str, int]:
+def once(s: Scenario, runs: int, warm: bool = True) -> dict[str, int]:
     """A warm-up (both workloads at the warm-up horizon, as the benchmark's
     untimed first round does), then *runs* runs of *s*, for a profiler that
     counts instructions: the difference between *runs* 1 and 0 is one run.
     Returns the last run's acquisitions and events, its warm-up included
-    (as the benchmark counts them)."""
-    warm = scenarios(WARMUP_HORIZON)
-    time_ours(warm[PII])         # (its reading of the result imports what that needs)
-    time_ours(warm[PAPER])
+    (as the benchmark counts them).  *warm* False: no warm-up."""
+    if warm:
+        first = scenarios(WARMUP_HORIZON)
+        time_ours(first[PII])    # (its reading of the result imports what that needs)
+        time_ours(first[PAPER])
     out = {"runs": runs, "acquisitions": 0, "events": 0}
     for _ in range(runs):
         r = time_ours(s)
@@ -494,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="time nothing: run the warm-up, then case CASE (a row name of the "
                          "simulator's table) --runs times, and print its acquisitions; for "
                          "counting instructions under a profiler (docs/performance.md)")
+    ap.add_argument("--cold", action="store_true",
+                    help="with --once: no warm-up (for a profile of the engine's runs alone, "
+                         "which the warm-up's runs would join)")
     ap.add_argument("--runs", type=int, default=1,
                     help="with --once: runs of the case after the warm-up (0: the warm-up "
                          "alone, the baseline to subtract; default 1)")
@@ -506,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--once {a.once!r}: the cases are {', '.join(map(repr, named))}")
         if a.runs < 0:
             ap.error(f"--runs {a.runs}: must be >= 0")
-        print(json.dumps(once(named[a.once], a.runs)))
+        print(json.dumps(once(named[a.once], a.runs, warm=not a.cold)))
         return 0
     try:
         import simpy  # noqa: F401
