@@ -98,3 +98,30 @@ def test_table_per_unit_and_a_missing_file(tmp_path, capsys):
         callgrind.main([str(tmp_path / "nope.out")])
     assert "no such file" in capsys.readouterr().err
 
+
+
+def test_separate_callers_count_the_work_to_the_first_model_function(tmp_path):
+    """With ``--separate-callers`` a function's name carries its callers:
+    its work goes to the first model function of that chain, whatever the
+    call costs say (here they would have split the look-up evenly)."""
+    text = """\
+events: Ir
+fn=(1) _Py_dict_lookup'PyDict_GetItemWithError'CPyDef_paths___p_fault'CPyPy_paths___p_fault
+0 40
+fn=(2) _Py_dict_lookup'2'CPyPy_sched___schedule
+0 10
+fn=(3) CPyDef_vm___MemoryManager___access'CPyDef_kernel___Kernel____touch
+0 5
+"""
+    own, calls = callgrind.parse(write(tmp_path, text))
+    assert callgrind.attribute(own, calls) == {"paths": 40, "sched": 10, "vm": 5}
+    assert callgrind.attribute(own, calls, key=callgrind.owner) == {
+        "CPyDef_paths___p_fault": 40, "CPyDef_sched___schedule": 10,
+        "CPyDef_vm___MemoryManager___access": 5}
+
+
+def test_functions_table(tmp_path, capsys):
+    p = write(tmp_path, PROFILE)
+    assert callgrind.main([str(p), "--functions", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2:] == ["| kernel___Kernel___enter | 130 |", "| vm___MemoryManager___access | 50 |"]

@@ -14,14 +14,18 @@ model function (a function called by model functions and by the
 interpreter's own ones is shared among the model functions alone: the
 interpreter calls into the model only to start a run, and that call's
 inclusive cost is the whole run): the figures say what each module of the
-model costs, the runtime work it causes included.  It is an estimate: a
-profile records who called whom, not whole call stacks.  What reaches no model function (the
-interpreter's own loop, calls that recur through the runtime) is counted as
-``python runtime, unattributed``.
+model costs, the runtime work it causes included.  That sharing is an
+estimate, as a profile records who called whom and not whole call stacks;
+with ``valgrind --separate-callers=8`` it records each function's last
+eight callers in its name, and the work is the first model function's of
+that chain, exactly (the sharing is left for chains with none).  What
+reaches no model function (the interpreter's own loop, calls that recur
+through the runtime) is counted as ``python runtime, unattributed``.
 
 docs/performance.md ("Round six") has the recipe that makes the profiles
-(``speed --once CASE --cold`` under ``--toggle-collect=CPyDef_engine___Engine___run``:
-the engine's runs of that one case, and nothing else) and the table this
+(``speed --once CASE --cold`` under ``valgrind --tool=callgrind
+--separate-callers=8 --toggle-collect=CPyDef_engine___Engine___run``: the
+engine's runs of that one case, and nothing else) and the tables this
 prints.
 """
 from __future__ import annotations
@@ -31,6 +35,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Callable
 
 # Model modules (the file's name) by the part of the model they are.
 GROUPS = {
@@ -98,30 +103,44 @@ def parse(path: Path) -> tuple[Counter[str], dict[str, Counter[str]]]:
     return own, calls
 
 
-def module_of(fn: str) -> str | None:
-    """The model module of compiled function *fn*, None for anything else."""
-    for prefix in ("CPyDef_", "CPyPy_"):
-        if fn.startswith(prefix):
-            return fn[len(prefix):].split("___")[0].split("_____")[0]
+def owner(fn: str) -> str | None:
+    """The compiled model function that *fn*'s instructions are counted to:
+    *fn* itself if it is one (``CPyPy_`` wrappers counted to their
+    ``CPyDef_`` function), else None.  A name with its callers
+    (``--separate-callers``: ``f'caller'caller's caller``, ``'2`` marking a
+    recursion's depth) is counted to the first model function of that chain."""
+    for part in fn.split("'"):
+        if part.startswith("CPyDef_"):
+            return part
+        if part.startswith("CPyPy_"):
+            return "CPyDef_" + part[len("CPyPy_"):]
     return None
 
 
-def attribute(own: Counter[str], calls: dict[str, Counter[str]]) -> Counter[str]:
-    """Instructions by model module (a runtime function's self cost handed
-    to its callers as the module docstring says)."""
+def module_of(fn: str) -> str | None:
+    """The model module (a file's name) of :func:`owner`, None for none."""
+    o = owner(fn)
+    return None if o is None else o[len("CPyDef_"):].split("___")[0]
+
+
+def attribute(own: Counter[str], calls: dict[str, Counter[str]],
+              key: Callable[[str], str | None] = module_of) -> Counter[str]:
+    """Instructions by *key* (the model module, or :func:`owner` for each
+    model function): a runtime function's self cost handed to its callers as
+    the module docstring says."""
     shares: dict[str, dict[str, float]] = {}
 
     def share(fn: str, stack: frozenset[str]) -> dict[str, float]:
-        mod = module_of(fn)
-        if mod is not None:
-            return {mod: 1.0}
+        mine = key(fn)
+        if mine is not None:
+            return {mine: 1.0}
         if fn in shares:
             return shares[fn]
         callers = {c: w for c, w in calls.get(fn, Counter()).items() if c != fn}
         # The interpreter calls the model only to start it (one call of
         # Engine.run, whose inclusive cost is the whole run): where a
         # function has model callers, they alone share its cost.
-        model = {c: w for c, w in callers.items() if module_of(c) is not None}
+        model = {c: w for c, w in callers.items() if key(c) is not None}
         callers = model or callers
         total = sum(callers.values())
         if not total or fn in stack:
@@ -134,11 +153,11 @@ def attribute(own: Counter[str], calls: dict[str, Counter[str]]) -> Counter[str]
         return shares[fn]
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    by_module: Counter[str] = Counter()
+    by_key: Counter[str] = Counter()
     for fn, cost in own.items():
-        for mod, part in share(fn, frozenset()).items():
-            by_module[mod] += cost * part
-    return by_module
+        for k, part in share(fn, frozenset()).items():
+            by_key[k] += cost * part
+    return by_key
 
 
 def by_group(by_module: Counter[str]) -> Counter[str]:
@@ -149,22 +168,34 @@ def by_group(by_module: Counter[str]) -> Counter[str]:
     return out
 
 
-def table(path: Path, per: int, vs: Path | None = None, vs_per: int = 1) -> str:
+def table(path: Path, per: int, vs: Path | None = None, vs_per: int = 1,
+          functions: int = 0) -> str:
     """A Markdown table of instructions per unit (*per*: the run's
     acquisitions, say) by part of the model; with *vs*, a second profile
-    beside it and the difference."""
-    a = by_group(attribute(*parse(path)))
-    b = by_group(attribute(*parse(vs))) if vs is not None else Counter()
-    rows = sorted(set(a) | set(b), key=lambda g: -a[g] / per)
-    head = f"| instructions per unit | {path.name} |"
+    beside it and the difference.  *functions* > 0: instead, the model
+    functions whose work differs most (or costs most, without *vs*), so many."""
+    if functions:
+        a, b = attribute(*parse(path), key=owner), Counter()
+        if vs is not None:
+            b = attribute(*parse(vs), key=owner)
+        rows = sorted(set(a) | set(b), key=lambda f: -(a[f] / per - b[f] / vs_per))[:functions]
+        label = "instructions per unit, by model function"
+    else:
+        a = by_group(attribute(*parse(path)))
+        b = by_group(attribute(*parse(vs))) if vs is not None else Counter()
+        rows = sorted(set(a) | set(b), key=lambda g: -a[g] / per)
+        rows.append("total")
+        label = "instructions per unit"
+    head = f"| {label} | {path.name} |"
     rule = "|---|---:|"
     if vs is not None:
         head += f" {vs.name} | difference |"
         rule += "---:|---:|"
     lines = [head, rule]
-    for g in [*rows, "total"]:
+    for g in rows:
         x = sum(a.values()) / per if g == "total" else a[g] / per
-        line = f"| {g} | {x:,.0f} |"
+        name = g[len("CPyDef_"):] if g.startswith("CPyDef_") else g
+        line = f"| {name} | {x:,.0f} |"
         if vs is not None:
             y = sum(b.values()) / vs_per if g == "total" else b[g] / vs_per
             line += f" {y:,.0f} | {x - y:,.0f} |"
@@ -181,13 +212,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="divide by this (the run's acquisitions, say; default 1)")
     ap.add_argument("--vs", type=Path, help="a second profile, shown beside the first")
     ap.add_argument("--vs-per", type=int, default=1, help="--per of the second profile")
+    ap.add_argument("--functions", type=int, default=0, metavar="N",
+                    help="the N model functions whose work differs most (costs most, "
+                         "without --vs), instead of the parts of the model")
     a = ap.parse_args(argv)
     for p in (a.profile, a.vs):
         if p is not None and not p.is_file():
             ap.error(f"{p}: no such file (a callgrind.out written by valgrind --tool=callgrind)")
-    if a.per < 1 or a.vs_per < 1:
-        ap.error(f"--per {a.per} / --vs-per {a.vs_per}: must be >= 1")
-    print(table(a.profile, a.per, a.vs, a.vs_per))
+    if a.per < 1 or a.vs_per < 1 or a.functions < 0:
+        ap.error(f"--per {a.per} / --vs-per {a.vs_per} / --functions {a.functions}: --per and "
+                 "--vs-per must be >= 1, --functions >= 0")
+    print(table(a.profile, a.per, a.vs, a.vs_per, a.functions))
     return 0
 
 
