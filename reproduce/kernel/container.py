@@ -29,7 +29,14 @@ WP_UPGRADE: Final = "wp-upgrade"      # a write to a write-tracked page: made wr
 FAULT_KINDS = (PAGE, PGTAB, PGDIR, SPURIOUS_PDE, STALE_TLB, WP_UPGRADE)
 
 
-@dataclass(frozen=True, slots=True)
+# The results made on every fault and protect call (Fault, ProtectResult)
+# and every container write their __init__ out: a dataclass's generated one
+# is Python code that the compiled build runs in the interpreter (about 4,600
+# instructions a call), a written one is compiled.  A frozen dataclass cannot
+# have one (its fields cannot be assigned), so these two are not frozen;
+# nothing writes to them after they are made.
+
+@dataclass(slots=True)
 class Fault:
     """One page fault handled by the kernel.
 
@@ -44,6 +51,15 @@ class Fault:
     pgdir_copied: bool = False
     cr3_loaded: bool = False
 
+    def __init__(self, kind: str, va: int, cpu: int, pages_allocated: int = 0,
+                 pgdir_copied: bool = False, cr3_loaded: bool = False) -> None:
+        self.kind = kind
+        self.va = va
+        self.cpu = cpu
+        self.pages_allocated = pages_allocated
+        self.pgdir_copied = pgdir_copied
+        self.cr3_loaded = cr3_loaded
+
 
 @dataclass(frozen=True, slots=True)
 class SwitchResult:
@@ -56,7 +72,7 @@ class SwitchResult:
     pde_installed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProtectResult:
     """What :meth:`MemoryManager.protect` did: *changed* the PTE; for an
     upgrade the TLB-shootdown IPIs an eager kernel would have sent and this
@@ -66,6 +82,13 @@ class ProtectResult:
     ipis_avoided: int = 0
     ipis_sent: int = 0
     shot: tuple[int, ...] = ()
+
+    def __init__(self, changed: bool, ipis_avoided: int = 0, ipis_sent: int = 0,
+                 shot: tuple[int, ...] = ()) -> None:
+        self.changed = changed
+        self.ipis_avoided = ipis_avoided
+        self.ipis_sent = ipis_sent
+        self.shot = shot
 
 
 # A switch happens on every context switch and has only these outcomes, and
@@ -103,6 +126,25 @@ class Container:
     stale_tlb: int = 0
     ipis_avoided: int = 0
     tracked: set[int] = field(default_factory=set)    # write-tracked pages (vas), see protect
+
+    def __init__(self, id: int, stack_pgtab: int, stack_pde: int, pgtabs: list[int],
+                 pages: list[int]) -> None:
+        # As vm.container_create makes one; the other fields start empty.
+        self.id = id
+        self.stack_pgtab = stack_pgtab
+        self.stack_pde = stack_pde
+        self.pgdir = None
+        self.owner = None
+        self.cpu_pgdirs = {}
+        self.multithreaded = False
+        self.pgtabs = pgtabs
+        self.pages = pages
+        self.cpus_run = set()
+        self.alive = True
+        self.spurious_pde = 0
+        self.stale_tlb = 0
+        self.ipis_avoided = 0
+        self.tracked = set()
 
     @property
     def pgdir_pages(self) -> int:

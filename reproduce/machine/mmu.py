@@ -98,10 +98,16 @@ class PageFault(Exception):
     the walk at which P was clear) or ``"prot"`` for a protection fault."""
 
     def __init__(self, addr: int, err: int, level: str) -> None:
-        super().__init__(f"page fault at {addr:#010x} err={err:#x} ({level})")
+        # The message is written only if the fault is shown: the kernel
+        # raises and handles thousands in a run, and formatting each cost
+        # more than the rest of raising it.
+        super().__init__(addr, err, level)
         self.addr = addr
         self.err = err
         self.level = level
+
+    def __str__(self) -> str:
+        return f"page fault at {self.addr:#010x} err={self.err:#x} ({self.level})"
 
     @property
     def present(self) -> bool:
