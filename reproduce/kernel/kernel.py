@@ -44,6 +44,7 @@ from ..params import Params
 from . import sched
 from .bus import Traffic
 from .checks import Watcher, watcher_for
+from .costs import PathCosts
 from .devices import Devices
 from .draws import Draws
 from .locking import LockPolicy
@@ -88,9 +89,8 @@ class Kernel:
         self.mem = mem
         self.build = build
         self.policy = policy
-        # Plain dicts: the hot path looks costs up on every kernel entry.
-        self.c = dict(costs)
-        self.s = dict(sched)
+        # The tables by name, and typed the costs the paths charge (costs.py).
+        self.c, self.s, self.cost = dict(costs), dict(sched), PathCosts(costs, sched)
         self.rng = rng
         self.draws = Draws(rng)      # the lock code's draws, as numpy gives them
         self._ops = Ops()            # the lock code's counters, read at once after each call

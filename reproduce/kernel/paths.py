@@ -40,7 +40,7 @@ def p_tick(k: Kernel, core: Core, _: Any) -> int:
         k.then(core, "timer", core.id, p_timer_walk, (k.tick_walk, due), relock=True)
     else:
         tick_resched(k, core, due)
-    return k.s["tick_cycles"]
+    return k.cost.tick_cycles
 
 
 def tick_resched(k: Kernel, core: Core, due: list | None) -> None:
@@ -50,7 +50,7 @@ def tick_resched(k: Kernel, core: Core, due: list | None) -> None:
     if due or need_resched(k, core, t):
         k.then(core, "readyq", core.id, p_tick_sched, due)
     elif t is not None and t.slice_left <= 0:
-        t.slice_left = k.s["timeslice_ticks"]
+        t.slice_left = k.cost.timeslice_ticks
 
 
 def p_timer_walk(k: Kernel, core: Core, arg: tuple) -> int:
@@ -63,7 +63,7 @@ def p_timer_walk(k: Kernel, core: Core, arg: tuple) -> int:
         k.then(core, "timer", core.id, p_timer_walk, (left - 1, due), relock=True)
     else:
         tick_resched(k, core, due)
-    return k.s["tick_walk_cycles"]
+    return k.cost.tick_walk_cycles
 
 
 def need_resched(k: Kernel, core: Core, t: Thread | None) -> bool:
@@ -90,7 +90,7 @@ def p_tick_sched(k: Kernel, core: Core, due: list | None) -> int:
         k.counters["preemptions"] += 1
         cycles += sched.schedule(k, core, requeue=True)
     if t.slice_left <= 0:
-        t.slice_left = k.s["timeslice_ticks"]
+        t.slice_left = k.cost.timeslice_ticks
     return cycles
 
 
@@ -120,14 +120,14 @@ def p_ipi(k: Kernel, core: Core, _: Any) -> int:
         k.then(core, "readyq", core.id, p_switch, None)
     elif k.ipi_preempt and core.thread is not None and need_resched(k, core, core.thread):
         k.then(core, "readyq", core.id, p_preempt, None)
-    return k.c["ipi_receive"]
+    return k.cost.ipi_receive
 
 
 def p_shootdown(k: Kernel, core: Core, _: Any) -> int:
     """A TLB-shootdown IPI: the sender's ``vm.protect`` has already dropped
     the entry (INVLPG on this CPU); the handler costs its entry, EOI, IRET."""
     k.counters["shootdowns"] += 1
-    return k.c["ipi_receive"]
+    return k.cost.ipi_receive
 
 
 def p_protect(k: Kernel, core: Core, act: tuple) -> int:
@@ -140,14 +140,14 @@ def p_protect(k: Kernel, core: Core, act: tuple) -> int:
     _, va, writable = act
     t = core.thread
     assert t is not None         # a system call runs in a thread
-    cycles = k.c["pte_update"]
+    cycles = k.cost.pte_update
     if k.mm is None or t.process.container is None:
         return cycles
     # In full runs a page is made read-only only to track writes (a seal).
     r = k.mm.protect(t.process.container, va, writable, core.cpu, track=not writable)
     for cpu_id in r.shot:
         k.engine.after(0, k.devices.shootdown, k.cores[cpu_id])
-    return cycles + len(r.shot) * k.c["ipi_send"]
+    return cycles + len(r.shot) * k.cost.ipi_send
 
 
 def p_preempt(k: Kernel, core: Core, _: Any) -> int:
@@ -160,14 +160,15 @@ def p_idle_poll(k: Kernel, core: Core, _: Any) -> int:
     """The idle loop's look at the ready queue (``idle_poll_gap``)."""
     if core.thread is None and k.readyq.first_for(core.id) is not None:
         k.then(core, "readyq", core.id, p_switch, None)
-    return k.s["idle_poll_cycles"]
+    return k.cost.idle_poll_cycles
 
 
 def p_sleep(k: Kernel, core: Core, act: tuple) -> int:
     """Block the current thread until the first tick after now whose
     number is *phase* modulo *period*: threads that share a period and a
     phase wake on the same tick, on every CPU at once."""
-    _, period, phase = act
+    period: int = act[1]
+    phase: int = act[2]
     t = core.thread
     assert t is not None         # a system call runs in a thread
     # The UP kernel's one timer list (``timer_list = "global"``) is walked
@@ -178,18 +179,18 @@ def p_sleep(k: Kernel, core: Core, act: tuple) -> int:
     t.state = BLOCKED
     k.timers[home.id].setdefault(wake, []).append(t)
     k.then(core, "readyq", core.id, p_switch, None)
-    return k.c["timer_insert"]
+    return k.cost.timer_insert
 
 
 def p_spawn(k: Kernel, core: Core, act: tuple) -> int:
     """Create a process (a dynamic job, say) with a fresh container."""
     _, name, program, priority, kind = act
-    cycles = k.c["page_alloc"]          # process structure
+    cycles = k.cost.page_alloc          # process structure
     container = None
     if k.mm is not None:
         before = k.mem.in_use
         container = k.mm.container_create()
-        cycles += (k.mem.in_use - before) * k.c["page_alloc"]
+        cycles += (k.mem.in_use - before) * k.cost.page_alloc
     t = k.create_process(name, kind, program, priority, container, creator=core.id,
                          enqueue=False)
     k.counters["spawned"] += 1
@@ -204,11 +205,11 @@ def p_thread(k: Kernel, core: Core, act: tuple) -> int:
     parent = core.thread
     assert parent is not None    # a system call runs in a thread
     p = parent.process
-    cycles = k.c["page_alloc"]
+    cycles = k.cost.page_alloc
     if k.mm is not None and p.container is not None and p.live == 1:
         before = k.mem.in_use
         k.mm.make_multithreaded(p.container, core.cpu)
-        cycles += (k.mem.in_use - before) * k.c["pgdir_copy"]
+        cycles += (k.mem.in_use - before) * k.cost.pgdir_copy
     t = sched.new_thread(k, p, name, program, parent.priority, None, core.id, enqueue=False)
     k.then(core, "readyq", t.cpu if t.cpu is not None else core.id, p_enqueue, t)
     return cycles
@@ -224,11 +225,11 @@ def p_exit(k: Kernel, core: Core, _: Any) -> int:
     p.live -= 1
     if k.affinity and t.cpu is not None:
         k.load[t.cpu] -= 1
-    cycles = k.c["page_alloc"]
+    cycles = k.cost.page_alloc
     if p.live == 0 and p.container is not None and k.mm is not None:
         # Leave the dying address space before freeing its frames.
         if k.mm.switch(core.cpu, None).cr3_loaded:
-            cycles += k.c["cr3_load"]
+            cycles += k.cost.cr3_load
         k.mm.container_destroy(p.container)
     if t in k.awaited:           # the run waits for it (Kernel.wait_for)
         k.awaited.discard(t)
@@ -243,11 +244,11 @@ def p_exit(k: Kernel, core: Core, _: Any) -> int:
 def p_fault(k: Kernel, core: Core, faults: list) -> int:
     """Page faults the MMU raised (``vm`` has resolved them): their
     handler, the pages allocated, a page directory copied."""
-    c = k.c
+    c = k.cost
     cycles = 0
     for f in faults:
         k.counters["page_faults"] += 1
-        cycles += c["page_fault"] + f.pages_allocated * c["page_alloc"]
+        cycles += c.page_fault + f.pages_allocated * c.page_alloc
         if f.pgdir_copied:
-            cycles += c["pgdir_copy"]
+            cycles += c.pgdir_copy
     return cycles

@@ -78,7 +78,7 @@ def new_thread(k: Kernel, p: Process, name: str, program: Generator, priority: i
     ``place``); ``enqueue=False``: the caller queues it."""
     k.tid += 1
     t = Thread(k.tid, name, p, program, priority)
-    t.slice_left = k.s["timeslice_ticks"]
+    t.slice_left = k.cost.timeslice_ticks
     if k.affinity:
         t.cpu = cpu if cpu is not None else place(k, creator)
         k.load[t.cpu] += 1
@@ -137,8 +137,8 @@ def kick(k: Kernel, core: Core, t: Thread) -> int:
                 return 0         # it finds the work at its next tick
             other.kicked = True
             k.counters["ipis"] += 1
-            k.engine.after(k.c["ipi_send"], k.devices.ipi, other)
-            return k.c["ipi_send"]
+            k.engine.after(k.cost.ipi_send, k.devices.ipi, other)
+            return k.cost.ipi_send
         if other.kicked:
             return 0
         if k.ipi_preempt and other.thread is not None and t.priority > other.thread.priority:
@@ -146,8 +146,8 @@ def kick(k: Kernel, core: Core, t: Thread) -> int:
             # tick: the IPI leaves while this CPU still holds the lock.
             other.kicked = True
             k.counters["ipis"] += 1
-            k.engine.after(k.c["ipi_send"], k.devices.ipi, other)
-            return k.c["ipi_send"]
+            k.engine.after(k.cost.ipi_send, k.devices.ipi, other)
+            return k.cost.ipi_send
     return 0
 
 
@@ -181,7 +181,7 @@ def schedule(k: Kernel, core: Core, requeue: bool, prev: Thread | None = None) -
     if nxt.last_cpu is not None and nxt.last_cpu != core.id:
         nxt.migrations += 1
         k.counters["migrations"] += 1
-        nxt.refill += k.c["cache_refill"]
+        nxt.refill += k.cost.cache_refill
     nxt.last_cpu = core.id
     return cycles
 
@@ -194,8 +194,8 @@ def switch_mm(k: Kernel, core: Core, t: Thread) -> int:
     cycles = 0
     r = k.mm.switch(core.cpu, t.process.container)
     if r.cr3_loaded:
-        cycles += k.c["cr3_load"]
-    cycles += r.pgdir_allocated * k.c["pgdir_copy"]
+        cycles += k.cost.cr3_load
+    cycles += r.pgdir_allocated * k.cost.pgdir_copy
     k.mm.write_local(core.cpu, "current_thread", t.tid)
     return cycles
 

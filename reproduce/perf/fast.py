@@ -48,10 +48,10 @@ from .loader import (DEFAULT_DIR, DIR_VAR, ENV_VAR, MANIFEST, NOT_BUILT, SLOWER,
 # these modules write endless sequences as generator functions.)
 COMPILED = ("machine/engine.py", "machine/cpu.py", "machine/cacheline.py", "machine/tlb.py",
             "machine/memory.py", "machine/mmu.py",
-            "kernel/lockstat.py", "kernel/draws.py", "kernel/spinlock.py", "kernel/locking.py",
-            "kernel/proc.py", "kernel/percpu.py", "kernel/sched.py", "kernel/paths.py",
-            "kernel/bus.py", "kernel/devices.py", "kernel/checks.py", "kernel/record.py",
-            "kernel/profile.py", "kernel/kernel.py", "kernel/forward.py",
+            "kernel/lockstat.py", "kernel/draws.py", "kernel/costs.py", "kernel/spinlock.py",
+            "kernel/locking.py", "kernel/proc.py", "kernel/percpu.py", "kernel/sched.py",
+            "kernel/paths.py", "kernel/bus.py", "kernel/devices.py", "kernel/checks.py",
+            "kernel/record.py", "kernel/profile.py", "kernel/kernel.py", "kernel/forward.py",
             "kernel/container.py", "kernel/vm.py", "bench/workload.py")
 
 # The setup script the build runs in its copy of the sources (argv: the
