@@ -3,6 +3,8 @@ modules (``reproduce/perf/callgrind.py``), on profiles written by hand in
 callgrind's format."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from reproduce.perf import callgrind
@@ -52,8 +54,10 @@ def test_parse_reads_self_costs_and_calls(tmp_path):
 
 
 def test_runtime_cost_goes_to_the_callers_by_what_their_calls_cost(tmp_path):
+    limit = sys.getrecursionlimit()
     by_module = callgrind.attribute(*callgrind.parse(write(tmp_path, PROFILE)))
     assert by_module == {"kernel": 130, "vm": 50, callgrind.UNATTRIBUTED: 7}
+    assert sys.getrecursionlimit() == limit      # the caller's limit is back
     groups = callgrind.by_group(by_module)
     assert groups["memory (vm, mmu, tlb, cpu, memory, container)"] == 50
     assert sum(groups.values()) == 187          # every instruction counted once

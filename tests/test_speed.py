@@ -145,3 +145,6 @@ def test_once_runs_a_case_and_names_the_cases_on_a_typo(capsys):
     with pytest.raises(SystemExit):
         speed.main(["--once", "paper", "--runs", "1"])
     assert repr(speed.PAPER_LONG) in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        speed.main(["--cold"])                  # timing would ignore it: refused
+    assert "--cold and --runs go with --once" in capsys.readouterr().err

@@ -16,7 +16,7 @@ knowing how the memory code works (a fault = ``page_fault`` plus
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 # Fault kinds, in the order the handler tests for them.
@@ -30,11 +30,12 @@ FAULT_KINDS = (PAGE, PGTAB, PGDIR, SPURIOUS_PDE, STALE_TLB, WP_UPGRADE)
 
 
 # The results made on every fault and protect call (Fault, ProtectResult)
-# and every container write their __init__ out: a dataclass's generated one
-# is Python code that the compiled build runs in the interpreter (about 4,600
-# instructions a call), a written one is compiled.  A frozen dataclass cannot
-# have one (its fields cannot be assigned), so these two are not frozen;
-# nothing writes to them after they are made.
+# write their __init__ out (the dataclass gives equality and repr): a
+# dataclass's generated one is Python code that the compiled build runs in
+# the interpreter (about 4,600 instructions a call), a written one is
+# compiled.  A frozen dataclass cannot have one (its fields cannot be
+# assigned), so these two are not frozen; nothing writes to them after they
+# are made.  Container is a plain class for the same reason.
 
 @dataclass(slots=True)
 class Fault:
@@ -47,9 +48,9 @@ class Fault:
     kind: str
     va: int
     cpu: int
-    pages_allocated: int = 0
-    pgdir_copied: bool = False
-    cr3_loaded: bool = False
+    pages_allocated: int
+    pgdir_copied: bool
+    cr3_loaded: bool
 
     def __init__(self, kind: str, va: int, cpu: int, pages_allocated: int = 0,
                  pgdir_copied: bool = False, cr3_loaded: bool = False) -> None:
@@ -79,9 +80,9 @@ class ProtectResult:
     one did not (*ipis_avoided*); for a downgrade, which is not safe lazily,
     the IPIs sent (*ipis_sent*), to the CPUs in *shot*."""
     changed: bool
-    ipis_avoided: int = 0
-    ipis_sent: int = 0
-    shot: tuple[int, ...] = ()
+    ipis_avoided: int
+    ipis_sent: int
+    shot: tuple[int, ...]
 
     def __init__(self, changed: bool, ipis_avoided: int = 0, ipis_sent: int = 0,
                  shot: tuple[int, ...] = ()) -> None:
@@ -107,44 +108,28 @@ def switch_result(loaded: bool, allocated: int = 0, installed: bool = False) -> 
     return SWITCHES[4 * loaded + 2 * allocated + installed]
 
 
-@dataclass(eq=False)
 class Container:
-    """An address space.  Compared by identity.  Frame lists hold physical
+    """An address space, made by ``vm.container_create``: its stack page
+    table and first page.  Compared by identity.  Frame lists hold physical
     addresses of frames the container owns (and frees on destroy)."""
-    id: int
-    stack_pgtab: int                 # the stack page table (Figure 3a)
-    stack_pde: int                   # the initial page directory entry: stack_pgtab | flags
-    pgdir: int | None = None         # container page directory (Figure 3c / 4b)
-    owner: int | None = None         # CPU that owns pgdir (its CPU-local PDE is the owner's)
-    cpu_pgdirs: dict[int, int] = field(default_factory=dict)   # Figure 4c, non-owner CPUs
-    multithreaded: bool = False
-    pgtabs: list[int] = field(default_factory=list)   # page tables it owns (stack first)
-    pages: list[int] = field(default_factory=list)    # data pages it owns
-    cpus_run: set[int] = field(default_factory=set)   # CPUs that ever ran it
-    alive: bool = True
-    spurious_pde: int = 0
-    stale_tlb: int = 0
-    ipis_avoided: int = 0
-    tracked: set[int] = field(default_factory=set)    # write-tracked pages (vas), see protect
 
     def __init__(self, id: int, stack_pgtab: int, stack_pde: int, pgtabs: list[int],
                  pages: list[int]) -> None:
-        # As vm.container_create makes one; the other fields start empty.
         self.id = id
-        self.stack_pgtab = stack_pgtab
-        self.stack_pde = stack_pde
-        self.pgdir = None
-        self.owner = None
-        self.cpu_pgdirs = {}
+        self.stack_pgtab = stack_pgtab   # the stack page table (Figure 3a)
+        self.stack_pde = stack_pde       # the initial page directory entry: stack_pgtab | flags
+        self.pgdir: int | None = None    # container page directory (Figure 3c / 4b)
+        self.owner: int | None = None    # CPU that owns pgdir (its CPU-local PDE is the owner's)
+        self.cpu_pgdirs: dict[int, int] = {}   # Figure 4c, non-owner CPUs
         self.multithreaded = False
-        self.pgtabs = pgtabs
-        self.pages = pages
-        self.cpus_run = set()
+        self.pgtabs = pgtabs             # page tables it owns (stack first)
+        self.pages = pages               # data pages it owns
+        self.cpus_run: set[int] = set()  # CPUs that ever ran it
         self.alive = True
         self.spurious_pde = 0
         self.stale_tlb = 0
         self.ipis_avoided = 0
-        self.tracked = set()
+        self.tracked: set[int] = set()   # write-tracked pages (vas), see protect
 
     @property
     def pgdir_pages(self) -> int:

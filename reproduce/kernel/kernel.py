@@ -89,7 +89,7 @@ class Kernel:
         self.mem = mem
         self.build = build
         self.policy = policy
-        # The tables by name, and typed the costs the paths charge (costs.py).
+        # The tables by name; the costs the paths charge, typed (costs.py).
         self.c, self.s, self.cost = dict(costs), dict(sched), PathCosts(costs, sched)
         self.rng = rng
         self.draws = Draws(rng)      # the lock code's draws, as numpy gives them

@@ -37,27 +37,18 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Callable
 
-# Model modules (the file's name) by the part of the model they are.
-GROUPS = {
-    "engine": "engine (heap, dispatch)",
-    "kernel": "kernel entry path", "profile": "kernel entry path", "percpu": "kernel entry path",
-    "vm": "memory (vm, mmu, tlb, cpu, memory, container)",
-    "mmu": "memory (vm, mmu, tlb, cpu, memory, container)",
-    "tlb": "memory (vm, mmu, tlb, cpu, memory, container)",
-    "cpu": "memory (vm, mmu, tlb, cpu, memory, container)",
-    "memory": "memory (vm, mmu, tlb, cpu, memory, container)",
-    "container": "memory (vm, mmu, tlb, cpu, memory, container)",
-    "spinlock": "locks (spinlock, lock_stat, cache lines)",
-    "locking": "locks (spinlock, lock_stat, cache lines)",
-    "lockstat": "locks (spinlock, lock_stat, cache lines)",
-    "cacheline": "locks (spinlock, lock_stat, cache lines)",
-    "workload": "workload programs and their random draws",
-    "draws": "workload programs and their random draws",
-    "paths": "kernel paths and scheduler", "sched": "kernel paths and scheduler",
-    "bus": "bus, devices, checks, processes", "devices": "bus, devices, checks, processes",
-    "checks": "bus, devices, checks, processes", "proc": "bus, devices, checks, processes",
-    "record": "bus, devices, checks, processes", "forward": "kernel entry path",
+# The parts of the model, and the modules (a file's name) each is made of.
+PARTS = {
+    "engine (heap, dispatch)": ("engine",),
+    "kernel entry path": ("kernel", "profile", "percpu", "forward"),
+    "memory (vm, mmu, tlb, cpu, memory, container)": ("vm", "mmu", "tlb", "cpu", "memory",
+                                                      "container"),
+    "locks (spinlock, lock_stat, cache lines)": ("spinlock", "locking", "lockstat", "cacheline"),
+    "workload programs and their random draws": ("workload", "draws"),
+    "kernel paths and scheduler": ("paths", "sched", "costs"),
+    "bus, devices, checks, processes": ("bus", "devices", "checks", "proc", "record"),
 }
+GROUPS = {mod: part for part, mods in PARTS.items() for mod in mods}
 UNATTRIBUTED = "python runtime, unattributed"
 
 _NAME = re.compile(r"\((\d+)\)(?: (.*))?")
@@ -152,19 +143,25 @@ def attribute(own: Counter[str], calls: dict[str, Counter[str]],
         shares[fn] = dict(out)
         return shares[fn]
 
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    by_key: Counter[str] = Counter()
-    for fn, cost in own.items():
-        for k, part in share(fn, frozenset()).items():
-            by_key[k] += cost * part
-    return by_key
+    # Caller chains through the runtime can run deeper than Python's default
+    # limit; the caller's own limit comes back.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        by_key: Counter[str] = Counter()
+        for fn, cost in own.items():
+            for k, part in share(fn, frozenset()).items():
+                by_key[k] += cost * part
+        return by_key
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def by_group(by_module: Counter[str]) -> Counter[str]:
     """Instructions by part of the model (``GROUPS``)."""
     out: Counter[str] = Counter()
     for mod, cost in by_module.items():
-        out[GROUPS.get(mod, UNATTRIBUTED if mod == UNATTRIBUTED else mod)] += cost
+        out[GROUPS.get(mod, mod)] += cost
     return out
 
 

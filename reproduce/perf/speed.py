@@ -498,13 +498,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cold", action="store_true",
                     help="with --once: no warm-up (for a profile of the engine's runs alone, "
                          "which the warm-up's runs would join)")
-    ap.add_argument("--runs", type=int, default=1,
+    ap.add_argument("--runs", type=int, default=None,
                     help="with --once: runs of the case after the warm-up (0: the warm-up "
                          "alone, the baseline to subtract; default 1)")
     a = ap.parse_args(argv)
     if a.reps < 1 or a.horizon < 4:
         ap.error("--reps must be >= 1 and --horizon >= 4")
+    if a.once is None and (a.cold or a.runs is not None):
+        ap.error("--cold and --runs go with --once CASE")
     if a.once is not None:
+        a.runs = 1 if a.runs is None else a.runs
         named = scenarios(a.horizon)
         if a.once not in named:
             ap.error(f"--once {a.once!r}: the cases are {', '.join(map(repr, named))}")
